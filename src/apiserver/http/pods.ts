@@ -1,0 +1,71 @@
+/**
+ * Pod subresources: binding (scheduling a pod to a node), eviction, and the streaming
+ * endpoints (log, exec, attach, portforward) that need a node agent to answer.
+ */
+import type { KObject } from '../../api/types.js';
+import { isObject } from '../../api/types.js';
+import { errors, StatusError } from '../errors.js';
+import { rfc3339 } from '../registry/store.js';
+import { decodeBody, readBody } from './request.js';
+import { send } from './respond.js';
+import { writeContext, type Ctx } from './handlers.js';
+
+async function bind(ctx: Ctx, podName: string, binding: Record<string, unknown>): Promise<void> {
+  const ns = ctx.path.namespace;
+  const target = binding.target as { kind?: string; name?: string } | undefined;
+  if (!isObject(target) || !target.name) {
+    throw errors.invalid('Binding', '', podName, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
+  }
+  if (target.kind && target.kind !== 'Node') {
+    throw errors.invalid('Binding', '', podName, [{ reason: 'FieldValueNotSupported', message: `Unsupported value: "${target.kind}": supported values: "Node"`, field: 'target.kind' }]);
+  }
+  const wctx = writeContext(ctx, { subresource: 'binding' });
+  await ctx.store.guaranteedUpdate(ns, podName, (live) => {
+    if (!live) throw errors.notFound('pods', '', podName);
+    const spec = (live.spec ?? {}) as { nodeName?: string };
+    if (live.metadata.deletionTimestamp) throw errors.conflict('pods', '', podName, 'pod is being deleted, cannot be assigned to a host');
+    if (spec.nodeName) throw errors.conflict('pods', '', podName, `pod ${podName} is already assigned to node "${spec.nodeName}"`);
+    spec.nodeName = target.name;
+    live.spec = spec;
+    const status = (live.status ?? {}) as { conditions?: Record<string, unknown>[] };
+    const conds = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+    conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(wctx.now) });
+    status.conditions = conds;
+    live.status = status;
+    delete live.metadata.resourceVersion;
+    return live;
+  }, { ...wctx, subresource: 'binding' });
+  send(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+}
+
+export async function handlePodSubresource(ctx: Ctx, sub: string): Promise<void> {
+  const method = ctx.req.method ?? 'GET';
+  const name = ctx.path.name;
+  if (sub === 'binding-collection' || sub === 'binding') {
+    if (method !== 'POST') throw errors.methodNotAllowed();
+    const body = decodeBody(await readBody(ctx.req), ctx.req.headers['content-type']).value;
+    if (!isObject(body)) throw errors.badRequest('Binding in version "v1" cannot be handled as a Binding: body must be an object');
+    const meta = (isObject(body.metadata) ? body.metadata : {}) as { name?: string };
+    const podName = name ?? meta.name;
+    if (!podName) throw errors.invalid('Binding', '', '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+    return bind(ctx, podName, body);
+  }
+  if (!name) throw errors.pathNotFound();
+  if (sub === 'eviction') {
+    if (method !== 'POST') throw errors.methodNotAllowed();
+    await readBody(ctx.req);
+    const wctx = writeContext(ctx);
+    await ctx.store.delete(ctx.path.namespace, name, {}, wctx);
+    send(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    return;
+  }
+  // log, exec, attach, portforward: the pod must exist; then the node agent answers (not yet part of kubelite).
+  const pod: KObject = await ctx.store.get(ctx.path.namespace, name);
+  const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+  if (!nodeName) throw new StatusError(400, 'BadRequest', `pod ${name} does not have a host assigned`);
+  throw new StatusError(
+    400,
+    'BadRequest',
+    `${sub} for pod ${name} is not available: node "${nodeName}" has no kubelite node agent serving ${sub} yet`,
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * Request parsing: the kube-apiserver URL grammar, query options and bodies. Every malformed
+ * input becomes a StatusError here, before any handler runs.
+ */
+import type { IncomingMessage } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import { errors, StatusError } from '../errors.js';
+import { parseJson } from '../../api/json.js';
+
+export const MAX_BODY = 3 * 1024 * 1024;
+
+export interface ResourcePath {
+  group: string;
+  version: string;
+  namespace?: string;
+  plural: string;
+  name?: string;
+  subresource?: string;
+  /** Legacy `/watch/` path form. */
+  legacyWatch: boolean;
+}
+
+export type ApiPath =
+  | { type: 'resource'; path: ResourcePath }
+  | { type: 'groupVersion'; group: string; version: string }
+  | { type: 'group'; group: string }
+  | { type: 'root'; which: 'api' | 'apis' }
+  | { type: 'other'; path: string };
+
+/** Parses `/api/v1/...` and `/apis/<group>/<version>/...` paths. */
+export function parseApiPath(pathname: string): ApiPath {
+  const parts = pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  if (parts[0] === 'api') {
+    if (parts.length === 1) return { type: 'root', which: 'api' };
+    const version = parts[1];
+    if (parts.length === 2) return { type: 'groupVersion', group: '', version };
+    return resourceParts('', version, parts.slice(2), pathname);
+  }
+  if (parts[0] === 'apis') {
+    if (parts.length === 1) return { type: 'root', which: 'apis' };
+    if (parts.length === 2) return { type: 'group', group: parts[1] };
+    if (parts.length === 3) return { type: 'groupVersion', group: parts[1], version: parts[2] };
+    return resourceParts(parts[1], parts[2], parts.slice(3), pathname);
+  }
+  return { type: 'other', path: pathname };
+}
+
+function resourceParts(group: string, version: string, rest: string[], pathname: string): ApiPath {
+  let legacyWatch = false;
+  if (rest[0] === 'watch') {
+    legacyWatch = true;
+    rest = rest.slice(1);
+  }
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    // /namespaces/{ns}/{plural}[/{name}[/{sub}]] — but /namespaces/{name}/{sub} is the namespace's own subresource.
+    if (rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize')) {
+      return { type: 'resource', path: { group, version, plural: 'namespaces', name: rest[1], subresource: rest[2], legacyWatch } };
+    }
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length === 0 || rest.length > 3) return { type: 'other', path: pathname };
+  return {
+    type: 'resource',
+    path: { group, version, namespace, plural: rest[0], name: rest[1], subresource: rest[2], legacyWatch },
+  };
+}
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY) {
+    req.resume();
+    throw errors.tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) {
+      req.resume();
+      throw errors.tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface DecodedBody {
+  value: unknown;
+  duplicates: string[];
+}
+
+/** Decodes a JSON or YAML body; bad syntax is a 400 as kube reports it. */
+export function decodeBody(body: Buffer, contentType: string | undefined): DecodedBody {
+  const type = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw errors.badRequest('the body of the request was empty');
+  if (type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml') {
+    const trimmed = text.trimStart();
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+      try {
+        return parseJson(text);
+      } catch {
+        // fall through to YAML, which is a superset
+      }
+    }
+    try {
+      const docs = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, strict: true });
+      return { value: docs, duplicates: [] };
+    } catch (err) {
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      if (/Map keys must be unique/.test(msg)) throw errors.badRequest(`error converting YAML to JSON: yaml: ${msg}`);
+      throw errors.badRequest(`error converting YAML to JSON: yaml: ${msg}`);
+    }
+  }
+  if (
+    type === 'application/json' ||
+    type === 'application/merge-patch+json' ||
+    type === 'application/strategic-merge-patch+json' ||
+    type === 'application/json-patch+json' ||
+    type === '*/*' ||
+    type === ''
+  ) {
+    try {
+      return parseJson(text);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw errors.badRequest(`Object 'Kind' is missing in '${text.length > 200 ? text.slice(0, 200) + '...' : text}': ${msg}`.startsWith('Object') ? `couldn't get version/kind; json parse error: ${msg}` : msg);
+    }
+  }
+  throw errors.unsupportedMediaType(type);
+}
+
+export function queryFlag(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === 'true' || v === '1' || v === '';
+}
+
+export function queryInt(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw errors.badRequest(`invalid value for ${name}: ${JSON.stringify(v)}: must be an integer`);
+  return Number(v);
+}
+
+export function dryRunOf(q: URLSearchParams): boolean {
+  const all = q.getAll('dryRun');
+  for (const v of all) {
+    if (v !== 'All') {
+      throw new StatusError(400, 'BadRequest', `Invalid dry run value ${JSON.stringify(v)}: supported values: "All"`);
+    }
+  }
+  return all.length > 0;
+}
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export function fieldValidationOf(q: URLSearchParams): FieldValidation {
+  const v = q.get('fieldValidation');
+  if (v === null || v === '') return 'Warn';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw errors.badRequest(`fieldValidation parameter unsupported: ${v}, accepted values: Ignore, Warn, Strict`);
+}

@@ -1,0 +1,79 @@
+/**
+ * The registry: one ResourceStore per served resource, sharing one backend. Also the small
+ * in-process client that controllers inside the server use.
+ */
+import type { Backend } from '../../storage/types.js';
+import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
+import { errors } from '../errors.js';
+import { ResourceStore } from './store.js';
+import { GenericStrategy, NamespaceStrategy, PodStrategy, ServiceStrategy, type KindPlugins, type KindStrategy } from './strategy.js';
+
+export interface RegistryOptions {
+  backend: Backend;
+  plugins: KindPlugins;
+  /** Per-plural strategy overrides (e.g. services with allocators). */
+  strategies?: Record<string, (res: ResourceInfo, plugins: KindPlugins) => KindStrategy>;
+  now?: () => Date;
+}
+
+export class Registry {
+  private readonly stores = new Map<string, ResourceStore>();
+
+  constructor(private readonly opts: RegistryOptions) {
+    for (const res of RESOURCES) {
+      const make = opts.strategies?.[res.plural] ?? defaultStrategy;
+      const strategy = make(res, opts.plugins);
+      this.stores.set(this.id(res.group, res.version, res.plural), new ResourceStore(res, {
+        backend: opts.backend,
+        strategy,
+        now: opts.now,
+        checkNamespace: res.plural === 'namespaces' ? undefined : (ns) => this.checkNamespace(ns),
+      }));
+    }
+  }
+
+  private id(group: string, version: string, plural: string): string {
+    return `${group}/${version}/${plural}`;
+  }
+
+  store(group: string, version: string, plural: string): ResourceStore | undefined {
+    return this.stores.get(this.id(group, version, plural));
+  }
+
+  /** The store for a resource by plural and group, preferring the first served version. */
+  must(group: string, plural: string): ResourceStore {
+    for (const s of this.stores.values()) if (s.res.group === group && s.res.plural === plural) return s;
+    throw new Error(`no store for ${plural}.${group}`);
+  }
+
+  all(): ResourceStore[] {
+    return [...this.stores.values()];
+  }
+
+  get backend(): Backend {
+    return this.opts.backend;
+  }
+
+  private async checkNamespace(ns: string): Promise<void> {
+    const nsStore = this.must('', 'namespaces');
+    const kv = await this.opts.backend.get(nsStore.key(undefined, ns));
+    if (!kv) throw errors.notFound('namespaces', '', ns);
+    const obj = JSON.parse(kv.value) as { metadata?: { deletionTimestamp?: string } };
+    if (obj.metadata?.deletionTimestamp) {
+      throw errors.forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
+    }
+  }
+}
+
+export function defaultStrategy(res: ResourceInfo, plugins: KindPlugins): KindStrategy {
+  switch (res.plural) {
+    case 'namespaces':
+      return new NamespaceStrategy(res, plugins);
+    case 'pods':
+      return new PodStrategy(res, plugins);
+    case 'services':
+      return new ServiceStrategy(res, plugins);
+    default:
+      return new GenericStrategy(res, plugins);
+  }
+}

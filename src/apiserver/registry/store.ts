@@ -1,0 +1,480 @@
+/**
+ * The generic REST store, as kube-apiserver's genericregistry.Store: one instance per served
+ * resource, turning API verbs into revisioned store operations. Per-kind behaviour (defaulting,
+ * validation, status handling, allocation) comes in through `KindStrategy`; this file owns the
+ * rules every kind shares: names, uids, timestamps, resourceVersion, generation, optimistic
+ * concurrency, finalizers and graceful deletion.
+ */
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Backend, KeyValue } from '../../storage/types.js';
+import { ConflictError, NotFoundError, StoreError } from '../../storage/errors.js';
+import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import type { KObject, ManagedFieldsEntry } from '../../api/types.js';
+import { clone, isObject } from '../../api/types.js';
+import { errors, fromStoreError, StatusError } from '../errors.js';
+import { listPrefix, objectKey, storageOf, type StorageLocation } from './keys.js';
+import type { KindStrategy, WriteContext } from './strategy.js';
+
+export interface ListOptions {
+  /** Filters applied to each object (label and field selectors, compiled by the caller). */
+  filter?: (obj: KObject) => boolean;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListResult {
+  items: KObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface DeleteResult {
+  object: KObject;
+  /** True when the object is gone; false when it is only marked for deletion. */
+  deleted: boolean;
+}
+
+const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function decode(kv: KeyValue): KObject {
+  const obj = JSON.parse(kv.value) as KObject;
+  obj.metadata.resourceVersion = String(kv.modRevision);
+  return obj;
+}
+
+function encode(obj: KObject): string {
+  const copy = { ...obj, metadata: { ...obj.metadata } };
+  delete copy.metadata.resourceVersion;
+  return JSON.stringify(copy);
+}
+
+interface ContinueToken {
+  v: string;
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(rv: number, lastKey: string, prefix: string): string {
+  const t: ContinueToken = { v: 'meta.k8s.io/v1', rv, start: lastKey.slice(prefix.length) + '\u0000' };
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+function decodeContinue(token: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || t.start.includes('/')) throw new Error('bad');
+    return t;
+  } catch {
+    throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  }
+}
+
+export interface StoreDeps {
+  backend: Backend;
+  strategy: KindStrategy;
+  /** Checks that a namespace exists and accepts new content (throws a StatusError). */
+  checkNamespace?: (ns: string) => Promise<void>;
+  now?: () => Date;
+}
+
+export class ResourceStore {
+  readonly loc: StorageLocation;
+  private readonly now: () => Date;
+
+  constructor(
+    readonly res: ResourceInfo,
+    private readonly deps: StoreDeps,
+  ) {
+    this.loc = storageOf(res);
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  get backend(): Backend {
+    return this.deps.backend;
+  }
+
+  key(ns: string | undefined, name: string): string {
+    return objectKey(this.loc, ns, name);
+  }
+
+  prefix(ns?: string): string {
+    return listPrefix(this.loc, ns);
+  }
+
+  private ctxErr(err: unknown, name: string): StatusError {
+    return fromStoreError(err, { resource: this.res.plural, group: this.res.group, name });
+  }
+
+  async get(ns: string | undefined, name: string, opts: { resourceVersion?: string } = {}): Promise<KObject> {
+    let kv: KeyValue | null;
+    try {
+      const rev = opts.resourceVersion && opts.resourceVersion !== '0' ? parseRV(opts.resourceVersion) : undefined;
+      kv = await this.deps.backend.get(this.key(ns, name), rev ? { revision: rev } : undefined);
+    } catch (err) {
+      throw this.ctxErr(err, name);
+    }
+    if (!kv) throw errors.notFound(this.res.plural, this.res.group, name);
+    return decode(kv);
+  }
+
+  async list(ns: string | undefined, opts: ListOptions = {}): Promise<ListResult> {
+    let prefix = this.prefix(ns);
+    let revision: number | undefined;
+    let startAfter: string | undefined;
+    if (opts.continue) {
+      const t = decodeContinue(opts.continue);
+      revision = t.rv;
+      startAfter = prefix + t.start.replace(/\u0000$/, '');
+    } else if (opts.resourceVersion && opts.resourceVersion !== '0') {
+      const rv = parseRV(opts.resourceVersion);
+      if (opts.resourceVersionMatch === 'Exact') revision = rv;
+      else {
+        const cur = await this.deps.backend.currentRevision();
+        if (rv > cur) throw new StatusError(504, 'Timeout', `Too large resource version: ${rv}, current: ${cur}`, { retryAfterSeconds: 1 });
+      }
+    } else if (opts.resourceVersionMatch === 'Exact') {
+      throw errors.badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "" or "0"');
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const items: KObject[] = [];
+    let lastKey: string | undefined;
+    let more = false;
+    let remaining = 0;
+    try {
+      for (;;) {
+        const page = await this.deps.backend.list(prefix, {
+          revision,
+          limit: limit ? Math.max(limit - items.length, 1) * (opts.filter ? 2 : 1) : 0,
+          startAfter,
+        });
+        revision = page.revision;
+        for (const kv of page.items) {
+          // A namespaced list over all namespaces must not descend into another resource's keys.
+          const obj = decode(kv);
+          lastKey = kv.key;
+          if (!opts.filter || opts.filter(obj)) items.push(obj);
+          if (limit && items.length >= limit) break;
+        }
+        const stoppedEarly = limit > 0 && items.length >= limit && lastKey !== page.items[page.items.length - 1]?.key;
+        if (limit && items.length >= limit) {
+          more = stoppedEarly || page.more;
+          remaining = stoppedEarly ? -1 : page.remaining;
+          break;
+        }
+        if (!page.more || page.items.length === 0) break;
+        startAfter = page.items[page.items.length - 1].key;
+      }
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'Compacted' && opts.continue) {
+        throw errors.gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+      }
+      if (err instanceof StoreError && err.code === 'Compacted') {
+        throw errors.gone(`The resourceVersion for the provided list is too old.`);
+      }
+      throw this.ctxErr(err, '');
+    }
+    prefix = this.prefix(ns);
+    const result: ListResult = { items, resourceVersion: String(revision ?? 0) };
+    if (more && lastKey) {
+      result.continue = encodeContinue(revision!, lastKey, prefix);
+      if (!opts.filter && remaining > 0) result.remainingItemCount = remaining;
+    }
+    return result;
+  }
+
+  /** Creates obj in ns. The object is defaulted, validated and stamped with system fields. */
+  async create(ns: string | undefined, input: KObject, ctx: WriteContext): Promise<KObject> {
+    const obj = clone(input);
+    const meta = (obj.metadata ??= {});
+    this.checkNamespaceOf(ns, obj);
+    if (this.res.namespaced) meta.namespace = ns;
+    else delete meta.namespace;
+    if (meta.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
+    if (!meta.name && meta.generateName) meta.name = generateName(meta.generateName);
+    const name = meta.name ?? '';
+    if (this.res.namespaced && ns && this.deps.checkNamespace) await this.deps.checkNamespace(ns);
+    obj.apiVersion = apiVersionOf(this.res);
+    obj.kind = this.res.kind;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = rfc3339(this.now());
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    if (this.res.generation) meta.generation = 1;
+    else delete meta.generation;
+    const strategy = this.deps.strategy;
+    strategy.prepareForCreate(obj, ctx);
+    strategy.validateCreate(obj, ctx);
+    meta.managedFields = strategy.managedFields(undefined, obj, ctx);
+    const rollback = await strategy.beforeCreate?.(obj, ctx);
+    if (ctx.dryRun) {
+      await rollback?.();
+      return obj;
+    }
+    try {
+      const rev = await this.deps.backend.create(this.key(ns, name), encode(obj));
+      meta.resourceVersion = String(rev);
+      return obj;
+    } catch (err) {
+      await rollback?.();
+      throw this.ctxErr(err, name);
+    }
+  }
+
+  private checkNamespaceOf(ns: string | undefined, obj: KObject): void {
+    const objNs = obj.metadata?.namespace;
+    if (this.res.namespaced && objNs && ns && objNs !== ns) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+  }
+
+  /**
+   * Reads the live object, computes its successor with `tryUpdate` and writes it with the
+   * live revision as precondition, retrying on conflict (as kube's GuaranteedUpdate). When the
+   * object does not exist, tryUpdate receives undefined and may ask for a create.
+   */
+  async guaranteedUpdate(
+    ns: string | undefined,
+    name: string,
+    tryUpdate: (live: KObject | undefined) => Promise<KObject> | KObject,
+    ctx: WriteContext,
+    opts: { allowCreate?: boolean; subresource?: string } = {},
+  ): Promise<{ object: KObject; created: boolean }> {
+    const key = this.key(ns, name);
+    for (let attempt = 0; ; attempt++) {
+      let kv: KeyValue | null;
+      try {
+        kv = await this.deps.backend.get(key);
+      } catch (err) {
+        throw this.ctxErr(err, name);
+      }
+      if (!kv) {
+        if (!opts.allowCreate) throw errors.notFound(this.res.plural, this.res.group, name);
+        const candidate = await tryUpdate(undefined);
+        candidate.metadata ??= {};
+        if (!candidate.metadata.name) candidate.metadata.name = name;
+        if (candidate.metadata.name !== name) {
+          throw errors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+        }
+        try {
+          return { object: await this.create(ns, candidate, ctx), created: true };
+        } catch (err) {
+          if (err instanceof StatusError && err.reason === 'AlreadyExists' && attempt < 5) continue;
+          throw err;
+        }
+      }
+      const live = decode(kv);
+      const next = clone(await tryUpdate(clone(live)));
+      const result = await this.prepareUpdate(ns, name, next, live, ctx, opts.subresource);
+      if (result === 'noop') return { object: live, created: false };
+      if (ctx.dryRun) return { object: result, created: false };
+      try {
+        if (result.metadata.deletionTimestamp && !result.metadata.finalizers?.length && !this.deps.strategy.blocksDeletion?.(result)) {
+          const del = await this.deps.backend.delete(key, kv.modRevision);
+          result.metadata.resourceVersion = String(del.revision);
+          await this.deps.strategy.afterDelete?.(result);
+          return { object: result, created: false };
+        }
+        const rev = await this.deps.backend.update(key, encode(result), kv.modRevision);
+        result.metadata.resourceVersion = String(rev);
+        await this.deps.strategy.afterUpdate?.(result, live);
+        return { object: result, created: false };
+      } catch (err) {
+        if (err instanceof ConflictError && attempt < 100) continue;
+        if (err instanceof NotFoundError && attempt < 100) continue;
+        throw this.ctxErr(err, name);
+      }
+    }
+  }
+
+  /** Common update rules; returns 'noop' when nothing would change. */
+  private async prepareUpdate(
+    ns: string | undefined,
+    name: string,
+    next: KObject,
+    live: KObject,
+    ctx: WriteContext,
+    subresource?: string,
+  ): Promise<KObject | 'noop'> {
+    next.metadata ??= {};
+    const meta = next.metadata;
+    this.checkNamespaceOf(ns, next);
+    if (meta.name && meta.name !== name) {
+      throw errors.badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    }
+    const wantRV = meta.resourceVersion;
+    if (wantRV && wantRV !== live.metadata.resourceVersion) {
+      throw errors.conflict(this.res.plural, this.res.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+    }
+    meta.name = name;
+    if (this.res.namespaced) meta.namespace = ns;
+    next.apiVersion = apiVersionOf(this.res);
+    next.kind = this.res.kind;
+    if (!meta.uid) meta.uid = live.metadata.uid;
+    meta.creationTimestamp = live.metadata.creationTimestamp;
+    if (live.metadata.deletionTimestamp) {
+      meta.deletionTimestamp = live.metadata.deletionTimestamp;
+      meta.deletionGracePeriodSeconds = live.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    delete meta.selfLink;
+    const strategy = this.deps.strategy;
+    if (subresource === 'status') strategy.prepareForStatusUpdate(next, live, ctx);
+    else strategy.prepareForUpdate(next, live, ctx);
+    if (this.res.generation) {
+      meta.generation = live.metadata.generation ?? 1;
+      if (specChanged(next, live)) meta.generation += 1;
+    } else delete meta.generation;
+    if (subresource === 'status') strategy.validateStatusUpdate(next, live, ctx);
+    else strategy.validateUpdate(next, live, ctx);
+    meta.resourceVersion = live.metadata.resourceVersion;
+    const withoutMF = (o: KObject): unknown => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } });
+    if (isDeepStrictEqual(stripUndefined(withoutMF(next)), stripUndefined(withoutMF(live))) && !ctx.forceWrite) {
+      return 'noop';
+    }
+    meta.managedFields = strategy.managedFields(live, next, { ...ctx, subresource: subresource ?? ctx.subresource });
+    await strategy.beforeUpdate?.(next, live, ctx);
+    return next;
+  }
+
+  /** PUT: replace the object (or create it where the kind allows create-on-update). */
+  async update(
+    ns: string | undefined,
+    name: string,
+    input: KObject,
+    ctx: WriteContext,
+    opts: { subresource?: string } = {},
+  ): Promise<{ object: KObject; created: boolean }> {
+    if (!isObject(input) || !isObject(input.metadata)) {
+      input = { ...(input as object), metadata: {} } as KObject;
+    }
+    const allowCreate = this.deps.strategy.allowCreateOnUpdate && !opts.subresource;
+    return this.guaranteedUpdate(ns, name, (live) => {
+      const next = clone(input);
+      if (live && !next.metadata.resourceVersion && !this.deps.strategy.allowUnconditionalUpdate) {
+        throw errors.invalid(this.res.kind, this.res.group, name, [
+          { reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' },
+        ]);
+      }
+      return next;
+    }, ctx, { allowCreate, subresource: opts.subresource });
+  }
+
+  /** DELETE with kube's finalizer, propagation and grace rules. */
+  async delete(ns: string | undefined, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<DeleteResult> {
+    const key = this.key(ns, name);
+    for (let attempt = 0; ; attempt++) {
+      let kv: KeyValue | null;
+      try {
+        kv = await this.deps.backend.get(key);
+      } catch (err) {
+        throw this.ctxErr(err, name);
+      }
+      if (!kv) throw errors.notFound(this.res.plural, this.res.group, name);
+      const live = decode(kv);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== live.metadata.uid) {
+        throw errors.conflict(this.res.plural, this.res.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== live.metadata.resourceVersion) {
+        throw errors.conflict(
+          this.res.plural,
+          this.res.group,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata.resourceVersion}`,
+        );
+      }
+      const next = clone(live);
+      const finalizers = new Set(next.metadata.finalizers ?? []);
+      const policy = opts.propagationPolicy ?? (opts.orphanDependents ? 'Orphan' : opts.orphanDependents === false ? 'Background' : this.deps.strategy.defaultPropagation);
+      if (policy === 'Orphan') finalizers.add('orphan');
+      if (policy === 'Foreground') finalizers.add('foregroundDeletion');
+      if (policy === 'Orphan' || policy === 'Foreground') {
+        if (policy === 'Orphan') finalizers.delete('foregroundDeletion');
+        else finalizers.delete('orphan');
+      }
+      const graceful = this.deps.strategy.gracefulDelete?.(next, opts) ?? 0;
+      const alreadyDeleting = !!live.metadata.deletionTimestamp;
+      if (finalizers.size > 0 || graceful > 0 || this.deps.strategy.blocksDeletion?.(next)) {
+        if (!alreadyDeleting || graceful > 0 || !isDeepStrictEqual([...finalizers].sort(), [...(live.metadata.finalizers ?? [])].sort())) {
+          next.metadata.finalizers = [...finalizers];
+          if (!alreadyDeleting) {
+            next.metadata.deletionTimestamp = rfc3339(new Date(this.now().getTime() + graceful * 1000));
+            next.metadata.deletionGracePeriodSeconds = graceful;
+          } else if (graceful > 0 && graceful < (live.metadata.deletionGracePeriodSeconds ?? Infinity)) {
+            next.metadata.deletionTimestamp = rfc3339(new Date(this.now().getTime() + graceful * 1000));
+            next.metadata.deletionGracePeriodSeconds = graceful;
+          }
+          this.deps.strategy.prepareForDelete?.(next);
+          if (ctx.dryRun) return { object: next, deleted: false };
+          try {
+            const rev = await this.deps.backend.update(key, encode(next), kv.modRevision);
+            next.metadata.resourceVersion = String(rev);
+            return { object: next, deleted: false };
+          } catch (err) {
+            if (err instanceof ConflictError && attempt < 100) continue;
+            throw this.ctxErr(err, name);
+          }
+        }
+        return { object: live, deleted: false };
+      }
+      if (ctx.dryRun) return { object: live, deleted: true };
+      try {
+        const res = await this.deps.backend.delete(key, kv.modRevision);
+        live.metadata.resourceVersion = String(res.revision);
+        await this.deps.strategy.afterDelete?.(live);
+        return { object: live, deleted: true };
+      } catch (err) {
+        if (err instanceof ConflictError && attempt < 100) continue;
+        if (err instanceof NotFoundError) throw errors.notFound(this.res.plural, this.res.group, name);
+        throw this.ctxErr(err, name);
+      }
+    }
+  }
+}
+
+export function parseRV(rv: string): number {
+  if (!/^\d+$/.test(rv)) throw errors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+  return Number(rv);
+}
+
+export function generateName(base: string): string {
+  const trimmed = base.length > 58 ? base.slice(0, 58) : base;
+  let s = '';
+  for (let i = 0; i < 5; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
+  return trimmed + s;
+}
+
+/** Whether anything outside metadata and status differs (what bumps metadata.generation). */
+export function specChanged(a: KObject, b: KObject): boolean {
+  const strip = (o: KObject): Record<string, unknown> => {
+    const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
+    return stripUndefined(rest) as Record<string, unknown>;
+  };
+  return !isDeepStrictEqual(strip(a), strip(b));
+}
+
+export function stripUndefined(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v)) as unknown;
+}
+
+export type { ManagedFieldsEntry };

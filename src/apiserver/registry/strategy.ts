@@ -1,0 +1,190 @@
+/**
+ * Per-kind behaviour plugged into the generic store, as kube's RESTCreateStrategy /
+ * RESTUpdateStrategy: what a create or update may change, which status rules apply, which
+ * fields the server fills in, and what deletion means for the kind.
+ */
+import type { ResourceInfo } from '../../api/resources.js';
+import type { KObject, ManagedFieldsEntry } from '../../api/types.js';
+import { isObject } from '../../api/types.js';
+import { errors, type StatusCause } from '../errors.js';
+import type { DeleteOptions } from './store.js';
+
+export interface WriteContext {
+  /** Field manager for managedFields. */
+  manager: string;
+  operation: 'Update' | 'Apply';
+  dryRun: boolean;
+  /** Warnings to return as `Warning: 299` headers. */
+  warnings: string[];
+  now: Date;
+  subresource?: string;
+  /** Write even when nothing changed (used by controllers that need a new resourceVersion). */
+  forceWrite?: boolean;
+}
+
+export function internalContext(manager: string, now = new Date()): WriteContext {
+  return { manager, operation: 'Update', dryRun: false, warnings: [], now };
+}
+
+/** The validators, defaulters and field managers the strategy delegates to (src/api, patch/). */
+export interface KindPlugins {
+  defaults(res: ResourceInfo, obj: KObject): void;
+  validateCreate(res: ResourceInfo, obj: KObject): StatusCause[];
+  validateUpdate(res: ResourceInfo, obj: KObject, old: KObject): StatusCause[];
+  managedFields(
+    res: ResourceInfo,
+    old: KObject | undefined,
+    obj: KObject,
+    ctx: WriteContext,
+  ): ManagedFieldsEntry[] | undefined;
+}
+
+export interface KindStrategy {
+  allowCreateOnUpdate: boolean;
+  allowUnconditionalUpdate: boolean;
+  defaultPropagation: 'Background' | 'Orphan' | 'Foreground';
+  prepareForCreate(obj: KObject, ctx: WriteContext): void;
+  prepareForUpdate(obj: KObject, old: KObject, ctx: WriteContext): void;
+  prepareForStatusUpdate(obj: KObject, old: KObject, ctx: WriteContext): void;
+  validateCreate(obj: KObject, ctx: WriteContext): void;
+  validateUpdate(obj: KObject, old: KObject, ctx: WriteContext): void;
+  validateStatusUpdate(obj: KObject, old: KObject, ctx: WriteContext): void;
+  managedFields(old: KObject | undefined, obj: KObject, ctx: WriteContext): ManagedFieldsEntry[] | undefined;
+  /** Side effects before a create is written (allocations); returns a rollback for a failed write. */
+  beforeCreate?(obj: KObject, ctx: WriteContext): Promise<(() => Promise<void>) | void>;
+  beforeUpdate?(obj: KObject, old: KObject, ctx: WriteContext): Promise<void>;
+  afterUpdate?(obj: KObject, old: KObject): Promise<void>;
+  afterDelete?(obj: KObject): Promise<void>;
+  /** Grace period in seconds for a graceful delete (0: delete now). */
+  gracefulDelete?(obj: KObject, opts: DeleteOptions): number;
+  prepareForDelete?(obj: KObject): void;
+  /** True while something other than metadata.finalizers holds the object (namespace spec.finalizers). */
+  blocksDeletion?(obj: KObject): boolean;
+}
+
+/** Kinds that kube-apiserver lets PUT create (AllowCreateOnUpdate). */
+const CREATE_ON_UPDATE = new Set(['endpoints', 'events', 'leases', 'endpointslices']);
+
+export class GenericStrategy implements KindStrategy {
+  allowCreateOnUpdate: boolean;
+  allowUnconditionalUpdate = true;
+  defaultPropagation: 'Background' | 'Orphan' | 'Foreground' = 'Background';
+  protected readonly hasStatus: boolean;
+
+  constructor(
+    readonly res: ResourceInfo,
+    protected readonly plugins: KindPlugins,
+  ) {
+    this.allowCreateOnUpdate = CREATE_ON_UPDATE.has(res.plural);
+    this.hasStatus = res.subresources.includes('status');
+  }
+
+  prepareForCreate(obj: KObject, _ctx: WriteContext): void {
+    if (this.hasStatus) delete obj.status;
+    this.plugins.defaults(this.res, obj);
+  }
+
+  prepareForUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
+    if (this.hasStatus) {
+      if (old.status === undefined) delete obj.status;
+      else obj.status = old.status;
+    }
+    this.plugins.defaults(this.res, obj);
+  }
+
+  prepareForStatusUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
+    const status = obj.status;
+    for (const k of Object.keys(obj)) if (k !== 'metadata') delete obj[k];
+    for (const [k, v] of Object.entries(old)) if (k !== 'metadata' && k !== 'status') obj[k] = v;
+    if (status !== undefined) obj.status = status;
+    // A status write keeps the object's metadata as it was, except what kube lets it change.
+    const meta = obj.metadata;
+    obj.metadata = { ...old.metadata, resourceVersion: meta.resourceVersion };
+  }
+
+  private fail(obj: KObject, causes: StatusCause[]): void {
+    if (causes.length) throw errors.invalid(this.res.kind, this.res.group, obj.metadata.name ?? '', causes);
+  }
+
+  validateCreate(obj: KObject, _ctx: WriteContext): void {
+    this.fail(obj, this.plugins.validateCreate(this.res, obj));
+  }
+
+  validateUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
+    this.fail(obj, this.plugins.validateUpdate(this.res, obj, old));
+  }
+
+  validateStatusUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
+    this.fail(obj, this.plugins.validateUpdate(this.res, obj, old));
+  }
+
+  managedFields(old: KObject | undefined, obj: KObject, ctx: WriteContext): ManagedFieldsEntry[] | undefined {
+    return this.plugins.managedFields(this.res, old, obj, ctx);
+  }
+}
+
+export class NamespaceStrategy extends GenericStrategy {
+  override prepareForCreate(obj: KObject, ctx: WriteContext): void {
+    super.prepareForCreate(obj, ctx);
+    obj.spec = { finalizers: ['kubernetes'] };
+    obj.status = { phase: 'Active' };
+    const labels = (obj.metadata.labels ??= {});
+    labels['kubernetes.io/metadata.name'] = obj.metadata.name ?? '';
+  }
+  override prepareForUpdate(obj: KObject, old: KObject, ctx: WriteContext): void {
+    super.prepareForUpdate(obj, old, ctx);
+    // spec.finalizers changes only through the finalize subresource.
+    if (ctx.subresource !== 'finalize') obj.spec = old.spec;
+    const labels = (obj.metadata.labels ??= {});
+    labels['kubernetes.io/metadata.name'] = obj.metadata.name ?? '';
+  }
+  prepareForDelete(obj: KObject): void {
+    obj.status = { ...(isObject(obj.status) ? obj.status : {}), phase: 'Terminating' };
+  }
+  blocksDeletion(obj: KObject): boolean {
+    const spec = obj.spec as { finalizers?: string[] } | undefined;
+    return (spec?.finalizers?.length ?? 0) > 0;
+  }
+}
+
+export class PodStrategy extends GenericStrategy {
+  override prepareForCreate(obj: KObject, ctx: WriteContext): void {
+    super.prepareForCreate(obj, ctx);
+    obj.status = { phase: 'Pending', qosClass: qosClass(obj) };
+  }
+  /** Pods on a node get their grace period so the node agent can stop them; unscheduled pods go at once. */
+  gracefulDelete(obj: KObject, opts: DeleteOptions): number {
+    const spec = obj.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+    const status = obj.status as { phase?: string } | undefined;
+    if (!spec?.nodeName) return 0;
+    if (status?.phase === 'Succeeded' || status?.phase === 'Failed') return 0;
+    const g = opts.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, g);
+  }
+}
+
+/** QoS class as the kubelet and API server compute it from requests and limits. */
+export function qosClass(pod: KObject): string {
+  const spec = pod.spec as { containers?: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[] } | undefined;
+  const containers = spec?.containers ?? [];
+  let anySet = false;
+  let guaranteed = true;
+  for (const c of containers) {
+    const req = c.resources?.requests ?? {};
+    const lim = c.resources?.limits ?? {};
+    if (Object.keys(req).length || Object.keys(lim).length) anySet = true;
+    for (const r of ['cpu', 'memory']) {
+      if (!lim[r]) guaranteed = false;
+      else if (req[r] && req[r] !== lim[r]) guaranteed = false;
+    }
+  }
+  if (!anySet) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+export class ServiceStrategy extends GenericStrategy {
+  override prepareForCreate(obj: KObject, ctx: WriteContext): void {
+    super.prepareForCreate(obj, ctx);
+    obj.status = { loadBalancer: {} };
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The API server: HTTPS with bearer-token authentication in front of discovery, OpenAPI,
+ * health endpoints and the REST handlers. It owns no state beyond the watch cache; everything
+ * durable is in the storage backend.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Backend } from '../storage/types.js';
+import { errors, StatusError } from './errors.js';
+import { Registry } from './registry/index.js';
+import type { KindPlugins } from './registry/strategy.js';
+import { WatchCache } from './watchcache.js';
+import { ROOT } from './registry/keys.js';
+import { parseApiPath } from './http/request.js';
+import { send, sendError } from './http/respond.js';
+import { handleResource, type HandlerDeps } from './http/handlers.js';
+import type { HttpPlugins } from './http/plugins.js';
+import {
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  versionInfo,
+  wantsAggregated,
+} from './discovery.js';
+import { openapiV2, openapiV3Doc, openapiV3Root } from '../api/openapi.js';
+
+export interface ApiServerOptions {
+  backend: Backend;
+  kindPlugins: KindPlugins;
+  httpPlugins: HttpPlugins;
+  /** Extra strategies (services with allocators). */
+  strategies?: ConstructorParameters<typeof Registry>[0]['strategies'];
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  /** Bearer tokens accepted (admin). Empty disables authentication (tests only). */
+  tokens: string[];
+  now?: () => Date;
+  bookmarkIntervalMs?: number;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
+
+export class ApiServer {
+  readonly registry: Registry;
+  readonly cache: WatchCache;
+  private server?: Server | HttpsServer;
+  private deps: HandlerDeps;
+  private readonly tokenBufs: Buffer[];
+  private ready = false;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(private readonly opts: ApiServerOptions) {
+    const now = opts.now ?? (() => new Date());
+    this.registry = new Registry({ backend: opts.backend, plugins: opts.kindPlugins, strategies: opts.strategies, now });
+    this.cache = new WatchCache(opts.backend, { prefix: ROOT });
+    this.deps = { registry: this.registry, cache: this.cache, plugins: opts.httpPlugins, now, bookmarkIntervalMs: opts.bookmarkIntervalMs };
+    this.tokenBufs = opts.tokens.map((t) => Buffer.from(t));
+  }
+
+  /** Starts the watch cache and listens. Resolves with the bound address. */
+  async listen(): Promise<AddressInfo> {
+    await this.cache.start();
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      this.handle(req, res).catch((err) => sendError(res, err));
+    };
+    this.server = this.opts.tls
+      ? createHttpsServer({ cert: this.opts.tls.cert, key: this.opts.tls.key, minVersion: 'TLSv1.2' }, handler)
+      : createHttpServer(handler);
+    this.server.keepAliveTimeout = 120_000;
+    this.server.headersTimeout = 125_000;
+    this.server.requestTimeout = 0;
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    this.ready = true;
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    this.ready = false;
+    this.cache.close();
+    if (this.server) {
+      const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
+      for (const s of this.sockets) s.destroy();
+      await closed;
+    }
+  }
+
+  private authenticated(req: IncomingMessage): boolean {
+    if (this.tokenBufs.length === 0) return true;
+    const h = req.headers.authorization;
+    if (!h || !/^bearer /i.test(h)) return false;
+    const got = Buffer.from(h.slice(7).trim());
+    return this.tokenBufs.some((t) => t.length === got.length && timingSafeEqual(t, got));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'https://kubelite');
+    } catch {
+      throw errors.badRequest('malformed request URL');
+    }
+    const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const isPublic = PUBLIC_PATHS.has(pathname) || pathname.startsWith('/healthz/') || pathname.startsWith('/livez/') || pathname.startsWith('/readyz/');
+    if (!isPublic && !this.authenticated(req)) {
+      req.resume();
+      send(res, 401, errors.unauthorized().toStatus());
+      return;
+    }
+    if (pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz' || /^\/(healthz|livez|readyz)\//.test(pathname)) {
+      const ok = this.ready;
+      const body = ok ? 'ok' : 'not ready';
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(body);
+      return;
+    }
+    if (pathname === '/version') {
+      send(res, 200, versionInfo());
+      return;
+    }
+    if (pathname === '/openapi/v2') {
+      send(res, 200, openapiV2());
+      return;
+    }
+    if (pathname === '/openapi/v3') {
+      send(res, 200, openapiV3Root());
+      return;
+    }
+    if (pathname.startsWith('/openapi/v3/')) {
+      const doc = openapiV3Doc(pathname.slice('/openapi/v3/'.length));
+      if (!doc) throw errors.pathNotFound();
+      res.setHeader('Cache-Control', url.searchParams.has('hash') ? 'public, immutable' : 'no-cache, private');
+      send(res, 200, doc);
+      return;
+    }
+    const api = parseApiPath(pathname);
+    const method = req.method ?? 'GET';
+    switch (api.type) {
+      case 'root': {
+        if (method !== 'GET') throw errors.methodNotAllowed();
+        const agg = wantsAggregated(req.headers.accept);
+        if (agg) {
+          send(res, 200, aggregatedDiscovery(api.which, `apidiscovery.k8s.io/${agg}`), {
+            contentType: `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`,
+          });
+          return;
+        }
+        const addr = this.server?.address() as AddressInfo | undefined;
+        send(res, 200, api.which === 'api' ? apiVersions(`${this.opts.host}:${addr?.port ?? this.opts.port}`) : apiGroupList());
+        return;
+      }
+      case 'group': {
+        const g = apiGroup(api.group);
+        if (!g) throw errors.pathNotFound();
+        send(res, 200, g);
+        return;
+      }
+      case 'groupVersion': {
+        const l = apiResourceList(api.group, api.version);
+        if (!l) throw errors.pathNotFound();
+        send(res, 200, l);
+        return;
+      }
+      case 'resource':
+        await handleResource(req, res, api.path, url.searchParams, this.deps);
+        return;
+      default:
+        if (pathname === '/') {
+          send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+          return;
+        }
+        throw errors.pathNotFound();
+    }
+  }
+}
+
+export { StatusError };

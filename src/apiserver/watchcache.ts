@@ -1,0 +1,134 @@
+/**
+ * The watch cache: one store watch over the whole registry, decoded once and fanned out to
+ * every API watcher. It keeps a window of recent events so a watch can resume from any
+ * resourceVersion inside it; older (but uncompacted) revisions are replayed from the store by
+ * the caller. Delivery contract: each subscriber sees events in revision order, each once.
+ */
+import type { Backend, WatchEvent } from '../storage/types.js';
+import type { KObject } from '../api/types.js';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface CachedEvent {
+  type: EventType;
+  key: string;
+  revision: number;
+  object: KObject;
+  /** The object before this event (for label-selector transitions and DELETED). */
+  prev?: KObject;
+}
+
+export interface Subscriber {
+  prefix: string;
+  /** Only events with revision > fromRevision are delivered. */
+  fromRevision: number;
+  onEvent(ev: CachedEvent): void;
+}
+
+/** Decodes a store event into an API event, stamping resourceVersion from the revision. */
+export function decodeEvent(ev: WatchEvent): CachedEvent {
+  const obj = JSON.parse(ev.kv.value) as KObject;
+  if (ev.type === 'DELETE') {
+    obj.metadata.resourceVersion = String(ev.revision);
+    const prev = ev.prevKv ? (JSON.parse(ev.prevKv.value) as KObject) : undefined;
+    if (prev) prev.metadata.resourceVersion = String(ev.prevKv!.modRevision);
+    return { type: 'DELETED', key: ev.kv.key, revision: ev.revision, object: obj, prev };
+  }
+  obj.metadata.resourceVersion = String(ev.kv.modRevision);
+  let prev: KObject | undefined;
+  if (ev.prevKv) {
+    prev = JSON.parse(ev.prevKv.value) as KObject;
+    prev.metadata.resourceVersion = String(ev.prevKv.modRevision);
+  }
+  const type: EventType = ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED';
+  return { type, key: ev.kv.key, revision: ev.revision, object: obj, prev };
+}
+
+export class WatchCache {
+  private events: CachedEvent[] = [];
+  private subs = new Set<Subscriber>();
+  private stop?: () => void;
+  /** Revision the cache started at: events after it are held (within the window). */
+  private startRevision = 0;
+  private latest = 0;
+  private waiters: { rev: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly opts: { prefix: string; capacity?: number },
+  ) {}
+
+  async start(): Promise<void> {
+    this.startRevision = await this.backend.currentRevision();
+    this.latest = this.startRevision;
+    this.stop = this.backend.watch(this.opts.prefix, {
+      fromRevision: this.startRevision,
+      onEvent: (ev) => this.push(decodeEvent(ev)),
+      onError: (err) => {
+        // The store watch can only fail on compaction below our start, which we never do.
+        process.emitWarning(`watch cache stopped: ${err.message}`);
+      },
+    });
+  }
+
+  /** The oldest revision a subscriber may resume from using only the cache. */
+  oldestResumable(): number {
+    return this.events.length ? this.events[0].revision - 1 : this.startRevision;
+  }
+
+  latestRevision(): number {
+    return this.latest;
+  }
+
+  /** Resolves once the cache has seen revision rev (so reads-after-writes are consistent). */
+  waitFor(rev: number, timeoutMs = 3000): Promise<boolean> {
+    if (this.latest >= rev) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = { rev, resolve: () => { clearTimeout(t); resolve(true); } };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Subscribes; replays cached events after fromRevision first. Returns undefined when
+   * fromRevision is older than the window (the caller then replays from the store).
+   */
+  subscribe(sub: Subscriber): (() => void) | undefined {
+    if (sub.fromRevision < this.oldestResumable()) return undefined;
+    for (const ev of this.events) {
+      if (ev.revision > sub.fromRevision && ev.key.startsWith(sub.prefix)) sub.onEvent(ev);
+    }
+    this.subs.add(sub);
+    return () => this.subs.delete(sub);
+  }
+
+  private push(ev: CachedEvent): void {
+    this.events.push(ev);
+    this.latest = ev.revision;
+    const cap = this.opts.capacity ?? 20000;
+    if (this.events.length > cap) this.events.splice(0, this.events.length - cap);
+    for (const s of this.subs) {
+      if (ev.revision > s.fromRevision && ev.key.startsWith(s.prefix)) {
+        try {
+          s.onEvent(ev);
+        } catch {
+          this.subs.delete(s);
+        }
+      }
+    }
+    if (this.waiters.length) {
+      const ready = this.waiters.filter((w) => w.rev <= ev.revision);
+      this.waiters = this.waiters.filter((w) => w.rev > ev.revision);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  close(): void {
+    this.stop?.();
+    this.subs.clear();
+  }
+}

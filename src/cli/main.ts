@@ -1,0 +1,94 @@
+/**
+ * The kubelite command line. `kubelite up` runs a cluster in the foreground.
+ */
+import { parseArgs } from 'node:util';
+import { up } from './up.js';
+import { LockError } from './lock.js';
+
+const USAGE = `usage: kubelite <command> [flags]
+
+commands:
+  up        run a cluster in the foreground
+            --data-dir DIR        state, PKI and kubeconfig (default ./.kubelite)
+            --listen HOST:PORT    API server address (default 127.0.0.1:6443)
+            --store URL           memory://, sqlite://PATH (default sqlite://DIR/state.db)
+            --service-cidr CIDR   ClusterIP range (default 10.96.0.0/12)
+  version   print the version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE);
+    return cmd ? 0 : 2;
+  }
+  if (cmd === 'version') {
+    process.stdout.write('kubelite 0.1.0 (Kubernetes v1.32 API)\n');
+    return 0;
+  }
+  if (cmd !== 'up') {
+    process.stderr.write(`kubelite: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+    return 2;
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        'data-dir': { type: 'string', default: './.kubelite' },
+        listen: { type: 'string', default: '127.0.0.1:6443' },
+        store: { type: 'string' },
+        'service-cidr': { type: 'string', default: '10.96.0.0/12' },
+        'node-port-range': { type: 'string', default: '30000-32767' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`kubelite up: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const started = performance.now();
+  let cluster;
+  try {
+    cluster = await up({
+      dataDir: values['data-dir']!,
+      listen: values.listen!,
+      store: values.store,
+      serviceCIDR: values['service-cidr']!,
+      nodePortRange: values['node-port-range'],
+    });
+  } catch (err) {
+    if (err instanceof LockError) {
+      process.stderr.write(`kubelite up: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`kubelite up: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const ms = Math.round(performance.now() - started);
+  process.stdout.write(`kubelite: API server at ${cluster.url} (store ready, ${ms} ms)\n`);
+  process.stdout.write(`kubelite ready: export KUBECONFIG=${cluster.kubeconfig}\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`kubelite: ${sig} received, shutting down\n`);
+      cluster.stop().then(resolve, (err) => {
+        process.stderr.write(`kubelite: error during shutdown: ${(err as Error).message}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`kubelite: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,89 @@
+/**
+ * `kubelite up`: opens the store, makes or loads the cluster PKI, starts the API server and
+ * prints `kubelite ready: export KUBECONFIG=<path>` once it serves. SIGINT/SIGTERM stop it
+ * cleanly (in-flight requests end, the store closes, the lock is released).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { openBackend } from '../storage/registry.js';
+import { ApiServer } from '../apiserver/server.js';
+import { ensurePki, adminKubeconfig } from '../apiserver/auth/certs.js';
+import { httpPlugins, kindPlugins, serviceStrategies } from '../apiserver/wiring.js';
+import { bootstrap } from '../apiserver/bootstrap.js';
+import { startControllers } from '../controllers/index.js';
+import { acquireLock } from './lock.js';
+
+export interface UpOptions {
+  dataDir: string;
+  listen: string;
+  store?: string;
+  serviceCIDR: string;
+  nodePortRange?: string;
+  quiet?: boolean;
+}
+
+export interface RunningCluster {
+  server: ApiServer;
+  kubeconfig: string;
+  url: string;
+  token: string;
+  caCertPem: string;
+  stop(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen must be HOST:PORT (got ${JSON.stringify(listen)})`);
+  const port = Number(m[3]);
+  if (port < 0 || port > 65535) throw new Error(`--listen port out of range: ${port}`);
+  return { host: m[1] ?? m[2], port };
+}
+
+export async function up(opts: UpOptions): Promise<RunningCluster> {
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const release = acquireLock(dataDir);
+  try {
+    const { host, port } = parseListen(opts.listen);
+    const storeUrl = opts.store ?? `sqlite://${join(dataDir, 'state.db')}`;
+    const [backend, pki] = await Promise.all([openBackend(storeUrl), ensurePki(dataDir, { hosts: [host] })]);
+    const strategies = serviceStrategies({ serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange ?? '30000-32767', backend });
+    const server = new ApiServer({
+      backend,
+      kindPlugins: kindPlugins(),
+      httpPlugins: httpPlugins(),
+      strategies: strategies.strategies,
+      host,
+      port,
+      tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
+      tokens: [pki.adminToken],
+    });
+    await strategies.load(server.registry);
+    const addr = await server.listen();
+    const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    const url = `https://${hostForUrl}:${addr.port}`;
+    await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port });
+    const controllers = startControllers({ registry: server.registry, cache: server.cache });
+    const kubeconfig = join(dataDir, 'kubeconfig');
+    writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
+    let stopped = false;
+    return {
+      server,
+      kubeconfig,
+      url,
+      token: pki.adminToken,
+      caCertPem: pki.caCertPem,
+      async stop(): Promise<void> {
+        if (stopped) return;
+        stopped = true;
+        await controllers.stop();
+        await server.close();
+        await backend.close();
+        release();
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}

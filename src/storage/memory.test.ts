@@ -1,0 +1,4 @@
+import { runConformance } from './conformance.js';
+import { openMemoryBackend } from './memory.js';
+
+runConformance('memory', openMemoryBackend);

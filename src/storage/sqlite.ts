@@ -1,0 +1,308 @@
+/**
+ * `sqlite://PATH` backend: a kine-style revision log in one SQLite file (better-sqlite3,
+ * synchronous API).
+ *
+ * Tables:
+ * - `log`: one row per revision (id = revision, name, created, deleted, create_revision,
+ *   prev_revision, value, old_value), exactly kine's shape. It is the source of truth: reads at
+ *   an old revision take the newest row per name with id <= R; watch replay reads rows id > R.
+ * - `current`: name → id of the key's latest live row, maintained in the same transaction as
+ *   the log insert, so "latest value of a key" and "latest values under a prefix" are primary-key
+ *   lookups/range scans instead of a GROUP BY over the whole history.
+ * - `meta`: compact_rev (and schema version).
+ *
+ * Single process: the database is opened with an exclusive lock, the next revision is kept in
+ * memory, and watch events are published in-process right after each commit. Because every
+ * call runs synchronously to completion, writes are naturally serialized and a watch's history
+ * replay plus listener registration happen with no write in between (see watchhub.ts).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  ConflictError, FutureRevisionError, KeyExistsError, NotFoundError, StoreError, UnavailableError,
+} from './errors.js';
+import { prefixEnd } from './keys.js';
+import { rowToEvent, rowToKv, type LogRow } from './log.js';
+import { checkWatchRevision, resolveReadRevision } from './revisions.js';
+import type { Backend, KeyValue, ListOptions, ListResult, WatchEvent, WatchOptions } from './types.js';
+import { WatchHub } from './watchhub.js';
+
+export interface SqliteOptions {
+  /**
+   * 'full' (default): every commit fsyncs the WAL before the write resolves, so an acknowledged
+   * write survives process kill, OS crash and power loss — the contract in types.ts.
+   * 'normal': WAL is fsynced only at checkpoints. A resolved write still survives `kill -9` of
+   * this process (the commit is in the OS page cache once write() returns), but the last
+   * transactions can be lost on power loss or kernel panic. Faster on slow-fsync disks.
+   */
+  synchronous?: 'full' | 'normal';
+}
+
+type Params = Record<string, string | number>;
+type Stmt = Database.Statement<unknown[]>;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  deleted INTEGER NOT NULL,
+  create_revision INTEGER NOT NULL,
+  prev_revision INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  old_value TEXT
+);
+CREATE INDEX IF NOT EXISTS log_name_id ON log (name, id);
+CREATE TABLE IF NOT EXISTS current (name TEXT PRIMARY KEY, id INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (k, v) VALUES ('schema', 1), ('compact_rev', 0);
+`;
+
+/** Columns of `log` aliased to LogRow's field names. */
+const COLS = `l.id AS id, l.name AS name, l.created AS created, l.deleted AS deleted,
+  l.create_revision AS createRevision, l.prev_revision AS prevRevision, l.value AS value,
+  l.old_value AS oldValue`;
+
+export class SqliteBackend implements Backend {
+  private readonly db: Database.Database;
+  private readonly hub = new WatchHub();
+  private readonly cache = new Map<string, Stmt>();
+  private rev: number;
+  private compacted: number;
+  private closed = false;
+  private readonly insertRow: Database.Transaction<(row: LogRow) => void>;
+
+  constructor(path: string, opts: SqliteOptions = {}) {
+    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+    // A short busy timeout: the only contender for the lock is another process wrongly opening
+    // the same file, and that should fail fast with a clear error rather than hang.
+    const db = new Database(path, { timeout: 1000 });
+    this.db = db;
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      // The revision counter lives in this process, so a second writer would corrupt the
+      // history: hold the file exclusively (and skip the shared-memory wal-index entirely).
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec(SCHEMA);
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
+    } catch (err) {
+      db.close();
+      throw new UnavailableError(`sqlite ${path}: ${(err as Error).message}`);
+    }
+    this.compacted = (this.stmt(`SELECT v FROM meta WHERE k = 'compact_rev'`).get() as { v: number }).v;
+    const max = (this.stmt('SELECT MAX(id) AS m FROM log').get() as { m: number | null }).m ?? 0;
+    // Compaction may delete the newest rows (tombstones) but never rows above compact_rev.
+    this.rev = Math.max(max, this.compacted);
+
+    const insertLog = this.stmt(`INSERT INTO log (id, name, created, deleted, create_revision, prev_revision, value, old_value)
+      VALUES (@id, @name, @created, @deleted, @createRevision, @prevRevision, @value, @oldValue)`);
+    const upsertCurrent = this.stmt(`INSERT INTO current (name, id) VALUES (@name, @id)
+      ON CONFLICT (name) DO UPDATE SET id = excluded.id`);
+    const deleteCurrent = this.stmt('DELETE FROM current WHERE name = @name');
+    this.insertRow = db.transaction((row: LogRow) => {
+      insertLog.run(row as unknown as Params);
+      if (row.deleted) deleteCurrent.run({ name: row.name });
+      else upsertCurrent.run({ name: row.name, id: row.id });
+    });
+  }
+
+  async create(key: string, value: string): Promise<number> {
+    return this.guard(() => {
+      if (this.latest(key)) throw new KeyExistsError(key);
+      const id = this.rev + 1;
+      this.commit({ id, name: key, created: 1, deleted: 0, createRevision: id, prevRevision: 0, value, oldValue: null });
+      return id;
+    });
+  }
+
+  async update(key: string, value: string, expectedRevision: number): Promise<number> {
+    return this.guard(() => {
+      const cur = this.latest(key);
+      if (!cur) throw new NotFoundError(key);
+      if (cur.id !== expectedRevision) throw new ConflictError(key, cur.id);
+      const id = this.rev + 1;
+      this.commit({
+        id, name: key, created: 0, deleted: 0, createRevision: cur.createRevision,
+        prevRevision: cur.id, value, oldValue: cur.value,
+      });
+      return id;
+    });
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
+    return this.guard(() => {
+      const cur = this.latest(key);
+      if (!cur) throw new NotFoundError(key);
+      if (expectedRevision !== undefined && cur.id !== expectedRevision) throw new ConflictError(key, cur.id);
+      const id = this.rev + 1;
+      this.commit({
+        id, name: key, created: 0, deleted: 1, createRevision: cur.createRevision,
+        prevRevision: cur.id, value: cur.value, oldValue: cur.value,
+      });
+      return { revision: id, prev: rowToKv(cur) };
+    });
+  }
+
+  async get(key: string, opts?: { revision?: number }): Promise<KeyValue | null> {
+    return this.guard(() => {
+      const at = resolveReadRevision(opts?.revision, this.rev, this.compacted);
+      if (at === this.rev) {
+        const row = this.latest(key);
+        return row ? rowToKv(row) : null;
+      }
+      const row = this.stmt(`SELECT ${COLS} FROM log l WHERE l.name = @name AND l.id <= @rev ORDER BY l.id DESC LIMIT 1`)
+        .get({ name: key, rev: at }) as LogRow | undefined;
+      return row && !row.deleted ? rowToKv(row) : null;
+    });
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    return this.guard(() => {
+      const at = resolveReadRevision(opts.revision, this.rev, this.compacted);
+      const limit = opts.limit && opts.limit > 0 ? Math.floor(opts.limit) : 0;
+      const rows = this.rangeQuery({ prefix, after: opts.startAfter, at, limit, count: false }) as LogRow[];
+      let remaining = 0;
+      if (limit > 0 && rows.length === limit) {
+        const last = (rows[rows.length - 1] as LogRow).name;
+        remaining = this.rangeQuery({ prefix, after: last, at, limit: 0, count: true }) as number;
+      }
+      return { items: rows.map(rowToKv), revision: at, more: remaining > 0, remaining };
+    });
+  }
+
+  async count(prefix: string): Promise<number> {
+    return this.guard(() => this.rangeQuery({ prefix, after: undefined, at: this.rev, limit: 0, count: true }) as number);
+  }
+
+  watch(prefix: string, opts: WatchOptions): () => void {
+    return this.hub.add(prefix, opts, () => {
+      if (this.closed) throw new UnavailableError('store closed');
+      checkWatchRevision(opts.fromRevision, this.compacted);
+      const { where, params } = nameRange('l.name', prefix, undefined);
+      params['from'] = opts.fromRevision;
+      const rows = this.stmt(`SELECT ${COLS} FROM log l WHERE l.id > @from AND ${where} ORDER BY l.id`).all(params) as LogRow[];
+      return rows.map(rowToEvent);
+    });
+  }
+
+  async currentRevision(): Promise<number> {
+    return this.guard(() => this.rev);
+  }
+
+  async compactRevision(): Promise<number> {
+    return this.guard(() => this.compacted);
+  }
+
+  async compact(revision: number): Promise<void> {
+    return this.guard(() => {
+      if (revision > this.rev) throw new FutureRevisionError(revision, this.rev);
+      if (revision <= this.compacted) return;
+      // A row at or below the target goes when it is a tombstone (the key is absent there, and
+      // any later re-create carries its own row) or when a newer row of the same key is also at
+      // or below the target. The newest surviving row per key is its state at `revision`.
+      this.db.transaction(() => {
+        this.stmt(`DELETE FROM log WHERE id <= @rev AND (deleted = 1 OR id <
+            (SELECT MAX(l2.id) FROM log l2 WHERE l2.name = log.name AND l2.id <= @rev))`).run({ rev: revision });
+        this.stmt(`UPDATE meta SET v = @rev WHERE k = 'compact_rev'`).run({ rev: revision });
+      }).immediate();
+      this.compacted = revision;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.closeAll(new UnavailableError('store closed'));
+    this.db.close();
+  }
+
+  /** Inserts the row durably, then advances the revision and publishes the event. */
+  private commit(row: LogRow): void {
+    this.insertRow.immediate(row);
+    this.rev = row.id;
+    this.hub.publish([rowToEvent(row)]);
+  }
+
+  private latest(key: string): LogRow | undefined {
+    return this.stmt(`SELECT ${COLS} FROM current c JOIN log l ON l.id = c.id WHERE c.name = @name`)
+      .get({ name: key }) as LogRow | undefined;
+  }
+
+  /**
+   * Rows (or their count) of live keys under `prefix` and > `after`, as of revision `at`, in key
+   * order. At the current revision it scans `current`; otherwise it takes the newest log row per
+   * name with id <= at and drops tombstones.
+   */
+  private rangeQuery(q: { prefix: string; after: string | undefined; at: number; limit: number; count: boolean }): LogRow[] | number {
+    let sql: string;
+    let params: Params;
+    if (q.at === this.rev) {
+      const r = nameRange('c.name', q.prefix, q.after);
+      params = r.params;
+      sql = q.count
+        ? `SELECT COUNT(*) AS n FROM current c WHERE ${r.where}`
+        : `SELECT ${COLS} FROM current c JOIN log l ON l.id = c.id WHERE ${r.where} ORDER BY c.name`;
+    } else {
+      const r = nameRange('name', q.prefix, q.after);
+      params = r.params;
+      params['rev'] = q.at;
+      const newest = `SELECT MAX(id) AS mid FROM log WHERE ${r.where} AND id <= @rev GROUP BY name`;
+      sql = q.count
+        ? `SELECT COUNT(*) AS n FROM log l JOIN (${newest}) m ON l.id = m.mid WHERE l.deleted = 0`
+        : `SELECT ${COLS} FROM log l JOIN (${newest}) m ON l.id = m.mid WHERE l.deleted = 0 ORDER BY l.name`;
+    }
+    if (q.count) return (this.stmt(sql).get(params) as { n: number }).n;
+    if (q.limit > 0) {
+      sql += ' LIMIT @limit';
+      params['limit'] = q.limit;
+    }
+    return this.stmt(sql).all(params) as LogRow[];
+  }
+
+  /** Prepared statements are cached by SQL text; the set of distinct texts is small and fixed. */
+  private stmt(sql: string): Stmt {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql) as Stmt;
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  /**
+   * Runs a synchronous operation, turning low-level SQLite failures (disk full, I/O error,
+   * closed handle) into UnavailableError; StoreErrors pass through unchanged.
+   */
+  private guard<T>(fn: () => T): Promise<T> {
+    try {
+      if (this.closed) throw new UnavailableError('store closed');
+      return Promise.resolve(fn());
+    } catch (err) {
+      if (err instanceof StoreError) return Promise.reject(err);
+      return Promise.reject(new UnavailableError(`sqlite: ${(err as Error).message}`));
+    }
+  }
+}
+
+/** Opens (creating if needed, with parent directories) the store at `path`. */
+export async function openSqliteBackend(path: string, opts: SqliteOptions = {}): Promise<Backend> {
+  return new SqliteBackend(path, opts);
+}
+
+/** SQL condition (and its parameters) for `col` being under `prefix` and strictly after `after`. */
+function nameRange(col: string, prefix: string, after: string | undefined): { where: string; params: Params } {
+  const params: Params = { lo: prefix };
+  const parts = [`${col} >= @lo`];
+  const hi = prefixEnd(prefix);
+  if (hi !== null) {
+    parts.push(`${col} < @hi`);
+    params['hi'] = hi;
+  }
+  if (after !== undefined) {
+    parts.push(`${col} > @after`);
+    params['after'] = after;
+  }
+  return { where: parts.join(' AND '), params };
+}
