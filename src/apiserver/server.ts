@@ -26,7 +26,7 @@ import {
   versionInfo,
   wantsAggregated,
 } from './discovery.js';
-import { openapiV2, openapiV3Doc, openapiV3Root } from '../api/openapi.js';
+import { openapiV2, openapiV3Document, openapiV3Root } from '../api/openapi.js';
 
 export interface ApiServerOptions {
   backend: Backend;
@@ -141,10 +141,16 @@ export class ApiServer {
       return;
     }
     if (pathname.startsWith('/openapi/v3/')) {
-      const doc = openapiV3Doc(pathname.slice('/openapi/v3/'.length));
+      const doc = openapiV3Document(pathname.slice('/openapi/v3/'.length));
       if (!doc) throw errors.pathNotFound();
-      res.setHeader('Cache-Control', url.searchParams.has('hash') ? 'public, immutable' : 'no-cache, private');
-      send(res, 200, doc);
+      // The exact bytes the root index's hash was computed over.
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': String(Buffer.byteLength(doc.json)),
+        'Cache-Control': url.searchParams.has('hash') ? 'public, immutable' : 'no-cache, private',
+        Etag: `"${doc.hash}"`,
+      });
+      res.end(doc.json);
       return;
     }
     const api = parseApiPath(pathname);

@@ -9,7 +9,9 @@ import { convert } from '../api/convert.js';
 import { errors } from './errors.js';
 import type { HttpPlugins, ObjectFilter } from './http/plugins.js';
 import type { KindPlugins } from './registry/strategy.js';
-import { parseLabelSelector, matchLabels, parseFieldSelector, matchFields, fieldsFor } from './selectors.js';
+import { parseLabelSelector, matchLabels, parseFieldSelector, convertFieldSelector, matchFields, fieldsFor } from './selectors.js';
+import { buildTable } from './tables.js';
+import { validateStructure } from '../api/structural.js';
 
 function selectorFilter(res: ResourceInfo, q: { labelSelector?: string; fieldSelector?: string }): ObjectFilter | undefined {
   const fns: ObjectFilter[] = [];
@@ -18,8 +20,7 @@ function selectorFilter(res: ResourceInfo, q: { labelSelector?: string; fieldSel
     fns.push((o) => matchLabels(sel, o.metadata?.labels));
   }
   if (q.fieldSelector && q.fieldSelector.trim()) {
-    const sel = parseFieldSelector(q.fieldSelector);
-    fieldsFor(res, { metadata: {} });
+    const sel = convertFieldSelector(res, parseFieldSelector(q.fieldSelector));
     fns.push((o) => matchFields(sel, fieldsFor(res, o as never)));
   }
   if (!fns.length) return undefined;
@@ -38,23 +39,14 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 
 export function httpPlugins(): HttpPlugins {
   return {
-    structure: () => ({ causes: [], unknownFields: [] }),
+    structure: (res, value, duplicates) => validateStructure(res.definition, value, { duplicates }),
     selectorFilter,
-    table: (res, objs, opts) => ({
-      kind: 'Table',
-      apiVersion: 'meta.k8s.io/v1',
-      metadata: { resourceVersion: opts.resourceVersion, continue: opts.continue },
-      columnDefinitions: opts.noHeaders
-        ? []
-        : [
-            { name: 'Name', type: 'string', format: 'name', description: 'Name', priority: 0 },
-            { name: 'Created At', type: 'date', format: '', description: 'created', priority: 0 },
-          ],
-      rows: objs.map((o) => ({
-        cells: [o.metadata.name, o.metadata.creationTimestamp],
-        object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
-      })),
-    }),
+    table: (res, objs, opts) =>
+      buildTable(res, objs as never, {
+        includeObject: opts.includeObject as never,
+        noHeaders: opts.noHeaders,
+        listMeta: { resourceVersion: opts.resourceVersion, continue: opts.continue, remainingItemCount: opts.remainingItemCount },
+      }) as unknown as Record<string, unknown>,
     patch: (_res, contentType, live, body) => {
       if (contentType === 'application/json-patch+json') throw errors.badRequest('json patch not yet supported');
       return { object: mergePatch(live ?? {}, body) as KObject };

@@ -105,9 +105,9 @@ export function checkObject(ctx: Ctx, value: unknown, duplicates: string[], warn
     if (typeof value.kind !== 'string') throw notHandled('json: cannot unmarshal into Go struct field .kind of type string');
     throw errors.badRequest(`the kind in the data (${value.kind}) does not match the expected kind (${info.kind})`);
   }
-  const st = ctx.deps.plugins.structure(info, value);
+  const st = ctx.deps.plugins.structure(info, value, duplicates);
   if (st.decodeError) throw notHandled(st.decodeError);
-  const problems = [...st.unknownFields.map((f) => `unknown field "${f}"`), ...duplicates.map((f) => `duplicate field "${f}"`)];
+  const problems = st.strictErrors;
   if (problems.length) {
     if (fv === 'Strict') throw notHandled(`strict decoding error: ${problems.join(', ')}`);
     if (fv === 'Warn') warnings.push(...problems);

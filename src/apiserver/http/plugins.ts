@@ -5,15 +5,17 @@
  */
 import type { ResourceInfo } from '../../api/resources.js';
 import type { KObject, ManagedFieldsEntry } from '../../api/types.js';
-import type { StatusCause } from '../errors.js';
 
 export interface ObjectFilter {
   (obj: KObject): boolean;
 }
 
 export interface HttpPlugins {
-  /** Type errors (→ 400 decode error) and unknown fields of a decoded body for a kind. */
-  structure(res: ResourceInfo, value: unknown): { causes: StatusCause[]; unknownFields: string[]; decodeError?: string };
+  /**
+   * Type errors (→ 400 decode error) and strict-decoding problems (unknown and duplicate
+   * fields, as `unknown field "spec.foo"`) of a decoded body for a kind.
+   */
+  structure(res: ResourceInfo, value: unknown, duplicates: readonly string[]): { decodeError?: string; strictErrors: string[] };
   /** Compiles labelSelector/fieldSelector query parameters into a filter (throws 400 StatusErrors). */
   selectorFilter(res: ResourceInfo, q: { labelSelector?: string; fieldSelector?: string }): ObjectFilter | undefined;
   /** A meta.k8s.io/v1 Table for objects. */
