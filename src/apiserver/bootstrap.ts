@@ -20,7 +20,7 @@ export function nthAddress(cidr: string, n: number): string {
 
 async function ensure(registry: Registry, group: string, plural: string, ns: string | undefined, obj: KObject, update: boolean): Promise<void> {
   const store = registry.must(group, plural);
-  const ctx = internalContext('kube-apiserver');
+  const ctx = { ...internalContext('kube-apiserver'), skipValidation: plural === 'endpoints' || plural === 'endpointslices' };
   try {
     const live = await store.get(ns, obj.metadata.name!);
     if (update) {

@@ -91,9 +91,10 @@ export const errors = {
     }),
   /** 422 with field causes; message formatted as kube does: `Kind "name" is invalid: [a, b]`. */
   invalid: (kind: string, group: string, name: string, causes: StatusCause[]): StatusError => {
-    const parts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
-    const body = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
-    return new StatusError(422, 'Invalid', `${qualified(kind, group)} "${name}" is invalid: ${body}`, {
+    // kube aggregates "field: body" texts, dropping exact repeats (the causes keep them all)
+    const parts = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))];
+    const body = parts.length === 0 ? '' : parts.length === 1 ? `: ${parts[0]}` : `: [${parts.join(', ')}]`;
+    return new StatusError(422, 'Invalid', `${qualified(kind, group)} "${name}" is invalid${body}`, {
       name,
       group: group || undefined,
       kind,

@@ -11,6 +11,18 @@ import type { HttpPlugins, ObjectFilter } from './http/plugins.js';
 import type { KindPlugins } from './registry/strategy.js';
 import { parseLabelSelector, matchLabels, parseFieldSelector, convertFieldSelector, matchFields, fieldsFor } from './selectors.js';
 import { buildTable } from './tables.js';
+import { applyDefaults, prepareForCreate, prepareForUpdate } from '../api/defaults/index.js';
+import { validateCreate, validateUpdate, validateStatusUpdate } from '../api/validation/index.js';
+import {
+  allocateForService,
+  commitRelease,
+  createServiceAllocators,
+  rebuildAllocators,
+  releaseForService,
+  rollbackAllocations,
+} from './allocators.js';
+import { ServiceStrategy, type KindStrategy, type Reservation } from './registry/strategy.js';
+import type { Registry } from './registry/index.js';
 import { validateStructure } from '../api/structural.js';
 
 function selectorFilter(res: ResourceInfo, q: { labelSelector?: string; fieldSelector?: string }): ObjectFilter | undefined {
@@ -57,21 +69,38 @@ export function httpPlugins(): HttpPlugins {
 
 export function kindPlugins(): KindPlugins {
   return {
-    defaults: () => undefined,
-    validateCreate: () => [],
-    validateUpdate: () => [],
+    defaults: (res, obj) => applyDefaults(res, obj),
+    prepareForCreate: (res, obj) => prepareForCreate(res, obj),
+    prepareForUpdate: (res, obj, old) => prepareForUpdate(res, obj, old),
+    validateCreate: (res, obj) => validateCreate(res, obj),
+    validateUpdate: (res, obj, old) => validateUpdate(res, obj, old),
+    validateStatusUpdate: (res, obj, old) => validateStatusUpdate(res, obj, old),
     managedFields: (_res, _old, obj) => obj.metadata.managedFields,
   };
 }
 
-import type { Backend } from '../storage/types.js';
-import type { Registry } from './registry/index.js';
-import type { KindStrategy } from './registry/strategy.js';
-
-/** Service strategies with ClusterIP/NodePort allocation (allocator state rebuilt on load). */
-export function serviceStrategies(_opts: { serviceCIDR: string; nodePortRange: string; backend: Backend }): {
+/** Service strategies with ClusterIP/NodePort allocation; `load` rebuilds allocator state from the store. */
+export function serviceStrategies(opts: { serviceCIDR: string; nodePortRange: string }): {
   strategies: Record<string, (res: ResourceInfo, plugins: KindPlugins) => KindStrategy>;
   load(registry: Registry): Promise<void>;
 } {
-  return { strategies: {}, load: async () => undefined };
+  const m = /^(\d+)-(\d+)$/.exec(opts.nodePortRange);
+  if (!m) throw new Error(`--node-port-range must be MIN-MAX (got ${JSON.stringify(opts.nodePortRange)})`);
+  const allocs = createServiceAllocators({ cidr: opts.serviceCIDR, nodePortRange: [Number(m[1]), Number(m[2])] });
+  const allocation = {
+    reserve(obj: KObject, old: KObject | undefined): Reservation {
+      const result = allocateForService(obj, old, allocs);
+      return { rollback: () => rollbackAllocations(result, allocs), commit: () => commitRelease(result, allocs) };
+    },
+    release(obj: KObject): void {
+      releaseForService(obj, allocs);
+    },
+  };
+  return {
+    strategies: { services: (res, plugins) => new ServiceStrategy(res, plugins, allocation) },
+    async load(registry: Registry): Promise<void> {
+      const { items } = await registry.must('', 'services').list(undefined);
+      rebuildAllocators(items, allocs);
+    },
+  };
 }

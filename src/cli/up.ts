@@ -12,6 +12,7 @@ import { httpPlugins, kindPlugins, serviceStrategies } from '../apiserver/wiring
 import { bootstrap } from '../apiserver/bootstrap.js';
 import { startControllers } from '../controllers/index.js';
 import { acquireLock } from './lock.js';
+import { startCompactor } from '../apiserver/compactor.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -47,7 +48,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     const { host, port } = parseListen(opts.listen);
     const storeUrl = opts.store ?? `sqlite://${join(dataDir, 'state.db')}`;
     const [backend, pki] = await Promise.all([openBackend(storeUrl), ensurePki(dataDir, { hosts: [host] })]);
-    const strategies = serviceStrategies({ serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange ?? '30000-32767', backend });
+    const strategies = serviceStrategies({ serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange ?? '30000-32767' });
     const server = new ApiServer({
       backend,
       kindPlugins: kindPlugins(),
@@ -64,6 +65,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     const url = `https://${hostForUrl}:${addr.port}`;
     await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port });
     const controllers = startControllers({ registry: server.registry, cache: server.cache });
+    const compactor = startCompactor(backend, { onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
     let stopped = false;
@@ -76,6 +78,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
+        compactor.stop();
         await controllers.stop();
         await server.close();
         await backend.close();

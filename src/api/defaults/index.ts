@@ -172,8 +172,14 @@ export function prepareForCreate(resource: ResourceInfo, obj: Obj): void {
       prepareServiceForCreate(obj);
       break;
     case '/Namespace':
-      obj.spec = { ...(isObj(obj.spec) ? obj.spec : {}), finalizers: ['kubernetes'] };
-      obj.status = { phase: 'Active' };
+      {
+        // kube keeps the user's finalizers and appends `kubernetes` when missing
+        const s = spec(obj);
+        const fins: unknown[] = Array.isArray(s.finalizers) ? s.finalizers : [];
+        if (!fins.includes('kubernetes')) fins.push('kubernetes');
+        s.finalizers = fins;
+        obj.status = { phase: 'Active' };
+      }
       break;
     case '/Pod':
       applyPodAdmission(obj);

@@ -166,6 +166,11 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   const method = req.method ?? 'GET';
   const ns = info.namespaced ? path.namespace : undefined;
   if (path.name !== undefined && info.namespaced && ns === undefined) throw errors.pathNotFound();
+  // The all-namespaces path of a namespaced kind only lists and watches (as kube): a POST there
+  // would store an object outside any namespace, a DELETE would empty every namespace.
+  if (info.namespaced && ns === undefined && method !== 'GET') throw errors.methodNotAllowed();
+  // Legacy /watch/ paths serve GET only; any other verb there would open a watch that never ends.
+  if (path.legacyWatch && method !== 'GET') throw errors.methodNotAllowed();
   if (info.plural === 'bindings') {
     if (method !== 'POST' || path.name !== undefined) throw errors.methodNotAllowed();
     return handlePodSubresource(ctx, 'binding-collection');

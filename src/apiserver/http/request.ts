@@ -29,7 +29,7 @@ export type ApiPath =
 
 /** Parses `/api/v1/...` and `/apis/<group>/<version>/...` paths. */
 export function parseApiPath(pathname: string): ApiPath {
-  const parts = pathname.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  const parts = pathname.split('/').filter((p) => p !== '').map(decodeSegment);
   if (parts[0] === 'api') {
     if (parts.length === 1) return { type: 'root', which: 'api' };
     const version = parts[1];
@@ -43,6 +43,15 @@ export function parseApiPath(pathname: string): ApiPath {
     return resourceParts(parts[1], parts[2], parts.slice(3), pathname);
   }
   return { type: 'other', path: pathname };
+}
+
+/** A percent-decoded path segment; a malformed escape (`%ZZ`) is the client's error, a 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest(`malformed request URL: invalid escape in path segment ${JSON.stringify(segment)}`);
+  }
 }
 
 function resourceParts(group: string, version: string, rest: string[], pathname: string): ApiPath {
@@ -106,7 +115,9 @@ export function decodeBody(body: Buffer, contentType: string | undefined): Decod
       }
     }
     try {
-      const docs = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, strict: true });
+      const docs: unknown = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, strict: true });
+      // A self-referencing alias (`a: &x [*x]`) parses to a cyclic value no JSON can hold.
+      if (isCyclic(docs)) throw new Error("anchor value contains itself");
       return { value: docs, duplicates: [] };
     } catch (err) {
       const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -132,6 +143,16 @@ export function decodeBody(body: Buffer, contentType: string | undefined): Decod
   throw errors.unsupportedMediaType(type);
 }
 
+/** Whether a parsed value refers back to one of its own ancestors. */
+export function isCyclic(value: unknown, ancestors: Set<object> = new Set()): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  for (const v of Object.values(value)) if (isCyclic(v, ancestors)) return true;
+  ancestors.delete(value);
+  return false;
+}
+
 export function queryFlag(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
   return v === 'true' || v === '1' || v === '';
@@ -141,7 +162,10 @@ export function queryInt(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === '') return undefined;
   if (!/^-?\d+$/.test(v)) throw errors.badRequest(`invalid value for ${name}: ${JSON.stringify(v)}: must be an integer`);
-  return Number(v);
+  const n = Number(v);
+  // Beyond 2^53 a number is no longer an exact integer (and the store rejects it): a client error, as kube's int64 overflow.
+  if (!Number.isSafeInteger(n)) throw errors.badRequest(`invalid value for ${name}: ${JSON.stringify(v)}: value out of range`);
+  return n;
 }
 
 export function dryRunOf(q: URLSearchParams): boolean {

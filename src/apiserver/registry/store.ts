@@ -14,7 +14,7 @@ import type { KObject, ManagedFieldsEntry } from '../../api/types.js';
 import { clone, isObject } from '../../api/types.js';
 import { errors, fromStoreError, StatusError } from '../errors.js';
 import { listPrefix, objectKey, storageOf, type StorageLocation } from './keys.js';
-import type { KindStrategy, WriteContext } from './strategy.js';
+import type { KindStrategy, Reservation, WriteContext } from './strategy.js';
 
 export interface ListOptions {
   /** Filters applied to each object (label and field selectors, compiled by the caller). */
@@ -221,21 +221,22 @@ export class ResourceStore {
     else delete meta.generation;
     const strategy = this.deps.strategy;
     strategy.prepareForCreate(obj, ctx);
-    strategy.validateCreate(obj, ctx);
-    meta.managedFields = strategy.managedFields(undefined, obj, ctx);
-    const rollback = await strategy.beforeCreate?.(obj, ctx);
-    if (ctx.dryRun) {
-      await rollback?.();
-      return obj;
-    }
+    const reservation = strategy.reserve?.(obj, undefined, ctx);
     try {
+      strategy.validateCreate(obj, ctx);
+      meta.managedFields = strategy.managedFields(undefined, obj, ctx);
+      if (ctx.dryRun) {
+        reservation?.rollback();
+        return obj;
+      }
       const rev = await this.deps.backend.create(this.key(ns, name), encode(obj));
       meta.resourceVersion = String(rev);
-      return obj;
     } catch (err) {
-      await rollback?.();
+      reservation?.rollback();
       throw this.ctxErr(err, name);
     }
+    reservation?.commit();
+    return obj;
   }
 
   private checkNamespaceOf(ns: string | undefined, obj: KObject): void {
@@ -282,21 +283,27 @@ export class ResourceStore {
       }
       const live = decode(kv);
       const next = clone(await tryUpdate(clone(live)));
-      const result = await this.prepareUpdate(ns, name, next, live, ctx, opts.subresource);
-      if (result === 'noop') return { object: live, created: false };
-      if (ctx.dryRun) return { object: result, created: false };
+      const prepared = this.prepareUpdate(ns, name, next, live, ctx, opts.subresource);
+      if (prepared === 'noop') return { object: live, created: false };
+      const { object: result, reservation } = prepared;
+      if (ctx.dryRun) {
+        reservation?.rollback();
+        return { object: result, created: false };
+      }
       try {
         if (result.metadata.deletionTimestamp && !result.metadata.finalizers?.length && !this.deps.strategy.blocksDeletion?.(result)) {
           const del = await this.deps.backend.delete(key, kv.modRevision);
+          reservation?.commit();
           result.metadata.resourceVersion = String(del.revision);
           await this.deps.strategy.afterDelete?.(result);
           return { object: result, created: false };
         }
         const rev = await this.deps.backend.update(key, encode(result), kv.modRevision);
+        reservation?.commit();
         result.metadata.resourceVersion = String(rev);
-        await this.deps.strategy.afterUpdate?.(result, live);
         return { object: result, created: false };
       } catch (err) {
+        reservation?.rollback();
         if (err instanceof ConflictError && attempt < 100) continue;
         if (err instanceof NotFoundError && attempt < 100) continue;
         throw this.ctxErr(err, name);
@@ -305,14 +312,14 @@ export class ResourceStore {
   }
 
   /** Common update rules; returns 'noop' when nothing would change. */
-  private async prepareUpdate(
+  private prepareUpdate(
     ns: string | undefined,
     name: string,
     next: KObject,
     live: KObject,
     ctx: WriteContext,
     subresource?: string,
-  ): Promise<KObject | 'noop'> {
+  ): { object: KObject; reservation?: Reservation } | 'noop' {
     next.metadata ??= {};
     const meta = next.metadata;
     this.checkNamespaceOf(ns, next);
@@ -340,20 +347,26 @@ export class ResourceStore {
     const strategy = this.deps.strategy;
     if (subresource === 'status') strategy.prepareForStatusUpdate(next, live, ctx);
     else strategy.prepareForUpdate(next, live, ctx);
-    if (this.res.generation) {
-      meta.generation = live.metadata.generation ?? 1;
-      if (specChanged(next, live)) meta.generation += 1;
-    } else delete meta.generation;
-    if (subresource === 'status') strategy.validateStatusUpdate(next, live, ctx);
-    else strategy.validateUpdate(next, live, ctx);
-    meta.resourceVersion = live.metadata.resourceVersion;
-    const withoutMF = (o: KObject): unknown => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } });
-    if (isDeepStrictEqual(stripUndefined(withoutMF(next)), stripUndefined(withoutMF(live))) && !ctx.forceWrite) {
-      return 'noop';
+    const reservation = subresource === 'status' ? undefined : strategy.reserve?.(next, live, ctx);
+    try {
+      if (this.res.generation) {
+        meta.generation = live.metadata.generation ?? 1;
+        if (specChanged(next, live)) meta.generation += 1;
+      } else delete meta.generation;
+      if (subresource === 'status') strategy.validateStatusUpdate(next, live, ctx);
+      else strategy.validateUpdate(next, live, ctx);
+      meta.resourceVersion = live.metadata.resourceVersion;
+      const withoutMF = (o: KObject): unknown => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } });
+      if (isDeepStrictEqual(stripUndefined(withoutMF(next)), stripUndefined(withoutMF(live))) && !ctx.forceWrite) {
+        reservation?.rollback();
+        return 'noop';
+      }
+      meta.managedFields = strategy.managedFields(live, next, { ...ctx, subresource: subresource ?? ctx.subresource });
+    } catch (err) {
+      reservation?.rollback();
+      throw err;
     }
-    meta.managedFields = strategy.managedFields(live, next, { ...ctx, subresource: subresource ?? ctx.subresource });
-    await strategy.beforeUpdate?.(next, live, ctx);
-    return next;
+    return { object: next, reservation };
   }
 
   /** PUT: replace the object (or create it where the kind allows create-on-update). */

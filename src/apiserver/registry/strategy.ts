@@ -20,6 +20,11 @@ export interface WriteContext {
   subresource?: string;
   /** Write even when nothing changed (used by controllers that need a new resourceVersion). */
   forceWrite?: boolean;
+  /**
+   * Set only by the API server's own bootstrap for objects user validation would refuse
+   * (the `default/kubernetes` Endpoints on a loopback address). Never set from a request.
+   */
+  skipValidation?: boolean;
 }
 
 export function internalContext(manager: string, now = new Date()): WriteContext {
@@ -29,8 +34,12 @@ export function internalContext(manager: string, now = new Date()): WriteContext
 /** The validators, defaulters and field managers the strategy delegates to (src/api, patch/). */
 export interface KindPlugins {
   defaults(res: ResourceInfo, obj: KObject): void;
+  /** Strategy steps after defaulting (kube's PrepareForCreate/PrepareForUpdate). */
+  prepareForCreate(res: ResourceInfo, obj: KObject): void;
+  prepareForUpdate(res: ResourceInfo, obj: KObject, old: KObject): void;
   validateCreate(res: ResourceInfo, obj: KObject): StatusCause[];
   validateUpdate(res: ResourceInfo, obj: KObject, old: KObject): StatusCause[];
+  validateStatusUpdate(res: ResourceInfo, obj: KObject, old: KObject): StatusCause[];
   managedFields(
     res: ResourceInfo,
     old: KObject | undefined,
@@ -50,16 +59,22 @@ export interface KindStrategy {
   validateUpdate(obj: KObject, old: KObject, ctx: WriteContext): void;
   validateStatusUpdate(obj: KObject, old: KObject, ctx: WriteContext): void;
   managedFields(old: KObject | undefined, obj: KObject, ctx: WriteContext): ManagedFieldsEntry[] | undefined;
-  /** Side effects before a create is written (allocations); returns a rollback for a failed write. */
-  beforeCreate?(obj: KObject, ctx: WriteContext): Promise<(() => Promise<void>) | void>;
-  beforeUpdate?(obj: KObject, old: KObject, ctx: WriteContext): Promise<void>;
-  afterUpdate?(obj: KObject, old: KObject): Promise<void>;
+  /**
+   * Reserves what the write needs (cluster IPs, node ports) before validation; the store
+   * rolls the reservation back if the write fails or is a dry run, and commits it otherwise.
+   */
+  reserve?(obj: KObject, old: KObject | undefined, ctx: WriteContext): Reservation | undefined;
   afterDelete?(obj: KObject): Promise<void>;
   /** Grace period in seconds for a graceful delete (0: delete now). */
   gracefulDelete?(obj: KObject, opts: DeleteOptions): number;
   prepareForDelete?(obj: KObject): void;
   /** True while something other than metadata.finalizers holds the object (namespace spec.finalizers). */
   blocksDeletion?(obj: KObject): boolean;
+}
+
+export interface Reservation {
+  rollback(): void;
+  commit(): void;
 }
 
 /** Kinds that kube-apiserver lets PUT create (AllowCreateOnUpdate). */
@@ -82,6 +97,7 @@ export class GenericStrategy implements KindStrategy {
   prepareForCreate(obj: KObject, _ctx: WriteContext): void {
     if (this.hasStatus) delete obj.status;
     this.plugins.defaults(this.res, obj);
+    this.plugins.prepareForCreate(this.res, obj);
   }
 
   prepareForUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
@@ -90,6 +106,7 @@ export class GenericStrategy implements KindStrategy {
       else obj.status = old.status;
     }
     this.plugins.defaults(this.res, obj);
+    this.plugins.prepareForUpdate(this.res, obj, old);
   }
 
   prepareForStatusUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
@@ -106,16 +123,18 @@ export class GenericStrategy implements KindStrategy {
     if (causes.length) throw errors.invalid(this.res.kind, this.res.group, obj.metadata.name ?? '', causes);
   }
 
-  validateCreate(obj: KObject, _ctx: WriteContext): void {
+  validateCreate(obj: KObject, ctx: WriteContext): void {
+    if (ctx.skipValidation) return;
     this.fail(obj, this.plugins.validateCreate(this.res, obj));
   }
 
-  validateUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
+  validateUpdate(obj: KObject, old: KObject, ctx: WriteContext): void {
+    if (ctx.skipValidation) return;
     this.fail(obj, this.plugins.validateUpdate(this.res, obj, old));
   }
 
   validateStatusUpdate(obj: KObject, old: KObject, _ctx: WriteContext): void {
-    this.fail(obj, this.plugins.validateUpdate(this.res, obj, old));
+    this.fail(obj, this.plugins.validateStatusUpdate(this.res, obj, old));
   }
 
   managedFields(old: KObject | undefined, obj: KObject, ctx: WriteContext): ManagedFieldsEntry[] | undefined {
@@ -126,15 +145,14 @@ export class GenericStrategy implements KindStrategy {
 export class NamespaceStrategy extends GenericStrategy {
   override prepareForCreate(obj: KObject, ctx: WriteContext): void {
     super.prepareForCreate(obj, ctx);
-    obj.spec = { finalizers: ['kubernetes'] };
-    obj.status = { phase: 'Active' };
     const labels = (obj.metadata.labels ??= {});
     labels['kubernetes.io/metadata.name'] = obj.metadata.name ?? '';
   }
   override prepareForUpdate(obj: KObject, old: KObject, ctx: WriteContext): void {
+    const wanted = obj.spec;
     super.prepareForUpdate(obj, old, ctx);
     // spec.finalizers changes only through the finalize subresource.
-    if (ctx.subresource !== 'finalize') obj.spec = old.spec;
+    obj.spec = ctx.subresource === 'finalize' ? wanted : old.spec;
     const labels = (obj.metadata.labels ??= {});
     labels['kubernetes.io/metadata.name'] = obj.metadata.name ?? '';
   }
@@ -150,7 +168,7 @@ export class NamespaceStrategy extends GenericStrategy {
 export class PodStrategy extends GenericStrategy {
   override prepareForCreate(obj: KObject, ctx: WriteContext): void {
     super.prepareForCreate(obj, ctx);
-    obj.status = { phase: 'Pending', qosClass: qosClass(obj) };
+    if (!isObject(obj.status)) obj.status = { phase: 'Pending', qosClass: qosClass(obj) };
   }
   /** Pods on a node get their grace period so the node agent can stop them; unscheduled pods go at once. */
   gracefulDelete(obj: KObject, opts: DeleteOptions): number {
@@ -182,9 +200,29 @@ export function qosClass(pod: KObject): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+/**
+ * Services: ClusterIP and NodePort allocation around every write (kube's BeginCreate /
+ * BeginUpdate hooks), and release when a Service is finally deleted.
+ */
 export class ServiceStrategy extends GenericStrategy {
+  constructor(
+    res: ResourceInfo,
+    plugins: KindPlugins,
+    private readonly allocation?: {
+      reserve(obj: KObject, old: KObject | undefined): Reservation;
+      release(obj: KObject): void;
+    },
+  ) {
+    super(res, plugins);
+  }
   override prepareForCreate(obj: KObject, ctx: WriteContext): void {
     super.prepareForCreate(obj, ctx);
     obj.status = { loadBalancer: {} };
+  }
+  reserve(obj: KObject, old: KObject | undefined): Reservation | undefined {
+    return this.allocation?.reserve(obj, old);
+  }
+  async afterDelete(obj: KObject): Promise<void> {
+    this.allocation?.release(obj);
   }
 }
