@@ -3,14 +3,17 @@
  * patches, conversion) to the server's plugin seams. The one place that knows them all.
  */
 import type { ResourceInfo } from '../api/resources.js';
-import type { KObject } from '../api/types.js';
-import { isObject } from '../api/types.js';
+import type { KObject, ManagedFieldsEntry } from '../api/types.js';
 import { convert } from '../api/convert.js';
 import { errors } from './errors.js';
 import type { HttpPlugins, ObjectFilter } from './http/plugins.js';
 import type { KindPlugins } from './registry/strategy.js';
 import { parseLabelSelector, matchLabels, parseFieldSelector, convertFieldSelector, matchFields, fieldsFor } from './selectors.js';
 import { buildTable } from './tables.js';
+import { applyPatchByType, updateManagedFields } from './patch/index.js';
+import { DEFINITIONS } from '../api/defs/index.js';
+import { apiVersionOf } from '../api/resources.js';
+import { StatusError } from './errors.js';
 import { applyDefaults, prepareForCreate, prepareForUpdate } from '../api/defaults/index.js';
 import { validateCreate, validateUpdate, validateStatusUpdate } from '../api/validation/index.js';
 import {
@@ -39,15 +42,6 @@ function selectorFilter(res: ResourceInfo, q: { labelSelector?: string; fieldSel
   return (o) => fns.every((f) => f(o));
 }
 
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return patch;
-  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
 
 export function httpPlugins(): HttpPlugins {
   return {
@@ -59,9 +53,27 @@ export function httpPlugins(): HttpPlugins {
         noHeaders: opts.noHeaders,
         listMeta: { resourceVersion: opts.resourceVersion, continue: opts.continue, remainingItemCount: opts.remainingItemCount },
       }) as unknown as Record<string, unknown>,
-    patch: (_res, contentType, live, body) => {
-      if (contentType === 'application/json-patch+json') throw errors.badRequest('json patch not yet supported');
-      return { object: mergePatch(live ?? {}, body) as KObject };
+    patch: (res, contentType, live, body, opts) => {
+      try {
+        const r = applyPatchByType(contentType, {
+          defs: DEFINITIONS,
+          defName: opts.defName ?? res.definition,
+          live: live as never,
+          body,
+          manager: opts.manager,
+          apiVersion: apiVersionOf(res),
+          force: opts.force,
+          kind: res.kind,
+          now: opts.now,
+          subresource: opts.subresource,
+          target: { resource: res.plural, group: res.group, name: opts.name },
+        });
+        return { object: r.object as KObject, managedFields: r.managedFields as ManagedFieldsEntry[] | undefined };
+      } catch (err) {
+        // kube answers some malformed patches with a 500; a bad request is never a server error here.
+        if (err instanceof StatusError && err.code >= 500) throw errors.badRequest(err.message);
+        throw err;
+      }
     },
     convert: (obj, to) => convert(obj, to) as KObject,
   };
@@ -75,7 +87,16 @@ export function kindPlugins(): KindPlugins {
     validateCreate: (res, obj) => validateCreate(res, obj),
     validateUpdate: (res, obj, old) => validateUpdate(res, obj, old),
     validateStatusUpdate: (res, obj, old) => validateStatusUpdate(res, obj, old),
-    managedFields: (_res, _old, obj) => obj.metadata.managedFields,
+    managedFields: (res, old, obj, ctx) => {
+      if (ctx.operation === 'Apply') return obj.metadata.managedFields;
+      const entries = updateManagedFields(DEFINITIONS, res.definition, old as never, obj as never, {
+        manager: ctx.manager,
+        apiVersion: apiVersionOf(res),
+        now: ctx.now,
+        subresource: ctx.subresource,
+      });
+      return entries.length ? (entries as ManagedFieldsEntry[]) : undefined;
+    },
   };
 }
 

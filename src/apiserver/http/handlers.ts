@@ -309,8 +309,9 @@ async function patch(ctx: Ctx, ns: string | undefined, name: string): Promise<vo
   const contentType = String(ctx.req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (!PATCH_TYPES.has(contentType)) throw errors.unsupportedMediaType(contentType || '""');
   const body = await readBody(ctx.req);
-  const decoded = decodeBody(body, contentType);
   const apply = contentType === 'application/apply-patch+yaml';
+  // Merge-style patches must themselves be JSON objects; duplicates are reported as kube does.
+  const decoded = contentType === 'application/json-patch+json' ? { value: undefined, duplicates: [] } : decodeBody(body, contentType);
   const fv = fieldValidationOf(ctx.q);
   const sub = ctx.path.subresource;
   let manager = managerFrom(ctx, !apply);
@@ -332,7 +333,7 @@ async function patch(ctx: Ctx, ns: string | undefined, name: string): Promise<vo
     name,
     (live) => {
       const liveReq = live ? ctx.out(live) : undefined;
-      const patched = ctx.deps.plugins.patch(ctx.info, contentType, liveReq, decoded.value, { manager, force, now: wctx.now });
+      const patched = ctx.deps.plugins.patch(ctx.info, contentType, liveReq, body, { manager, force, now: wctx.now, subresource: sub, name });
       const obj = patched.object;
       if (!isObject(obj)) throw errors.badRequest('the patch produced a value that is not an object');
       const warnings: string[] = [];

@@ -29,8 +29,8 @@ export interface HttpPlugins {
     res: ResourceInfo,
     contentType: string,
     live: KObject | undefined,
-    body: unknown,
-    opts: { manager: string; force: boolean; now: Date; defName?: string },
+    body: Buffer,
+    opts: { manager: string; force: boolean; now: Date; defName?: string; subresource?: string; name: string },
   ): { object: KObject; managedFields?: ManagedFieldsEntry[] };
   /** Converts between served versions of one stored kind (e.g. autoscaling/v1 ↔ v2). */
   convert(obj: KObject, toApiVersion: string): KObject;

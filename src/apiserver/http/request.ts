@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { errors, StatusError } from '../errors.js';
 import { parseJson } from '../../api/json.js';
+import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from '../../api/proto/decode.js';
 
 export const MAX_BODY = 3 * 1024 * 1024;
 
@@ -138,6 +139,13 @@ export function decodeBody(body: Buffer, contentType: string | undefined): Decod
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       throw errors.badRequest(`Object 'Kind' is missing in '${text.length > 200 ? text.slice(0, 200) + '...' : text}': ${msg}`.startsWith('Object') ? `couldn't get version/kind; json parse error: ${msg}` : msg);
+    }
+  }
+  if (type === PROTOBUF_MEDIA_TYPE) {
+    try {
+      return { value: decodeKubeProtobuf(body).value, duplicates: [] };
+    } catch (err) {
+      throw errors.badRequest(`failed to decode protobuf: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   throw errors.unsupportedMediaType(type);

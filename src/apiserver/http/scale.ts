@@ -69,7 +69,8 @@ export async function handleScale(ctx: Ctx, method: string): Promise<void> {
   }
   if (method !== 'PUT' && method !== 'PATCH') throw errors.methodNotAllowed();
   const contentType = String(ctx.req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
-  const body = decodeBody(await readBody(ctx.req), contentType).value;
+  const raw = await readBody(ctx.req);
+  const body = method === 'PUT' ? decodeBody(raw, contentType).value : undefined;
   const wctx = writeContext(ctx, { subresource: 'scale' });
   const r = await ctx.store.guaranteedUpdate(
     ns,
@@ -83,7 +84,7 @@ export async function handleScale(ctx: Ctx, method: string): Promise<void> {
         next = body as KObject;
         if (next.kind !== undefined && next.kind !== 'Scale') throw errors.badRequest(`the kind in the data (${String(next.kind)}) does not match the expected kind (Scale)`);
       } else {
-        next = ctx.deps.plugins.patch(ctx.info, contentType, current, body, { manager: wctx.manager, force: false, now: wctx.now, defName: SCALE_DEF }).object;
+        next = ctx.deps.plugins.patch(ctx.info, contentType, current, raw, { manager: wctx.manager, force: false, now: wctx.now, defName: SCALE_DEF, subresource: 'scale', name }).object;
       }
       const meta = isObject(next.metadata) ? next.metadata : {};
       const replicas = isObject(next.spec) ? (next.spec as { replicas?: unknown }).replicas : undefined;

@@ -237,3 +237,21 @@ test('apply body that is not a map is 400', () => {
     (e: unknown) => e instanceof StatusError && e.code === 400 && e.message.startsWith('error decoding YAML:'),
   );
 });
+
+test('kubectl --server-side over client-side apply: conflicts matching last-applied are waived', () => {
+  const live = csaLive();
+  live.metadata.annotations = { [LAST_APPLIED_ANNOTATION]: JSON.stringify(config({ replicas: 2 })) };
+  const changed = config({ replicas: 3 });
+  // Live replicas (2) still equal last-applied's, so the conflict on .spec.replicas is excused.
+  const r = applyPatch(DEFS, DEPLOYMENT, live, changed, opts({ manager: 'kubectl' }));
+  assert.equal((r.object as any).spec.replicas, 3);
+  // Another manager name gets the conflict.
+  assert.throws(() => applyPatch(DEFS, DEPLOYMENT, live, changed, opts({ manager: 'other' })), (e: unknown) => e instanceof StatusError && e.code === 409);
+  // A field whose live value drifted from last-applied is not excused.
+  const drifted = structuredClone(live);
+  drifted.spec.replicas = 5;
+  assert.throws(
+    () => applyPatch(DEFS, DEPLOYMENT, drifted, changed, opts({ manager: 'kubectl' })),
+    (e: unknown) => e instanceof StatusError && e.code === 409 && /\.spec\.replicas/.test(e.message),
+  );
+});

@@ -89,8 +89,55 @@ function definitionKind(defs: Definitions, defName: string): string {
   return d?.type === 'object' && d.gvk?.[0] ? d.gvk[0].kind : '';
 }
 
-/** Applies `applied` (a decoded config) on top of `live` (undefined: the object is created). */
+/** Thrown inside the apply core so the last-applied upgrade path can inspect the conflicts. */
+class ApplyConflicts extends Error {
+  constructor(readonly conflicts: Map<string, FieldSet>) {
+    super('apply conflicts');
+  }
+}
+
+/**
+ * Applies `applied` (a decoded config) on top of `live` (undefined: the object is created).
+ * For manager "kubectl", conflicts on fields whose live value still matches the client-side
+ * last-applied annotation are waived (kube's lastAppliedManager: the CSA → SSA upgrade path).
+ */
 export function applyPatch(defs: Definitions, defName: string, live: JsonObject | undefined, applied: JsonObject, opts: ApplyOptions): ApplyResult {
+  try {
+    return applyCore(defs, defName, live, applied, opts);
+  } catch (e) {
+    if (!(e instanceof ApplyConflicts)) throw e;
+    if (opts.manager !== 'kubectl' || !live) throw conflictError(e.conflicts);
+    const allowed = allowedConflictsFromLastApplied(defs, defName, live);
+    if (!allowed) throw conflictError(e.conflicts);
+    const remaining = new Map<string, FieldSet>();
+    for (const [id, set] of e.conflicts) {
+      const rest = set.difference(allowed);
+      if (!rest.isEmpty()) remaining.set(id, rest);
+    }
+    if (remaining.size) throw conflictError(remaining);
+    return applyCore(defs, defName, live, applied, { ...opts, force: true });
+  }
+}
+
+/** Fields of the last-applied annotation whose values the live object still has. */
+function allowedConflictsFromLastApplied(defs: Definitions, defName: string, live: JsonObject): FieldSet | undefined {
+  const annotations = isObject(live.metadata) && isObject(live.metadata.annotations) ? live.metadata.annotations : undefined;
+  const text = annotations?.[LAST_APPLIED_ANNOTATION];
+  if (typeof text !== 'string') return undefined;
+  let last: unknown;
+  try {
+    last = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(last)) return undefined;
+  const schema: Schema = { type: 'ref', ref: defName };
+  const liveObj = withoutManagedFields(live);
+  const c = compare(defs, schema, last, liveObj);
+  return toFieldSet(defs, schema, last, { allowDuplicates: true }).set.difference(c.modified).difference(c.added).difference(c.removed);
+}
+
+function applyCore(defs: Definitions, defName: string, live: JsonObject | undefined, applied: JsonObject, opts: ApplyOptions): ApplyResult {
   const kind = opts.kind ?? definitionKind(defs, defName);
   if (applied.apiVersion !== opts.apiVersion || applied.kind !== kind) {
     throw errors.badRequest(`invalid object type: ${gvkString(applied.apiVersion, applied.kind)}`);
@@ -140,7 +187,7 @@ export function applyPatch(defs: Definitions, defName: string, live: JsonObject 
     const cs = st.set.intersection(changed);
     if (!cs.isEmpty()) conflicts.set(mid, cs);
   }
-  if (conflicts.size && !opts.force) throw conflictError(conflicts);
+  if (conflicts.size && !opts.force) throw new ApplyConflicts(conflicts);
   for (const [mid, st] of managed) {
     if (mid === id) continue;
     const cs = conflicts.get(mid);

@@ -154,3 +154,8 @@ test('computeFieldSet lists leaves, atomic values and list items', () => {
   });
   assert.deepEqual(s.toFieldsV1(), want.toFieldsV1());
 });
+
+test('computeFieldSet: map entries are members even when their value is a map', () => {
+  const s = computeFieldSet(DEFS, 'test.core.Service', { spec: { extra: { a: { x: 1 } }, selector: { k: 'v' } } });
+  assert.deepEqual(s.toFieldsV1(), { 'f:spec': { 'f:extra': { 'f:a': { '.': {}, 'f:x': {} } }, 'f:selector': { 'f:k': {} } } });
+});

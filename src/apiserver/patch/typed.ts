@@ -122,6 +122,8 @@ export function toFieldSet(
         continue;
       }
       walk(p, fs, x);
+      // Keys that are not declared struct fields (map entries, untyped keys) are members too.
+      if (!Object.prototype.hasOwnProperty.call(t.fields, k)) set.insert(p);
     }
   };
   walk([], schema, value);
