@@ -43,13 +43,14 @@ export type BodySpec =
   | { t: 'none' }
   | { t: 'json'; value: Json }
   | { t: 'object'; kind: number; wrongKind: boolean; name: string; mutations: Mutation[]; yaml: boolean; truncateAt: number | null }
-  | { t: 'deep'; depth: number; shape: 'array' | 'object' | 'inObject' }
+  | { t: 'deep'; depth: number; shape: 'array' | 'object' | 'inObject' | 'jsonPatch' }
   | { t: 'huge'; size: number; where: 'label' | 'data' | 'name' }
   | { t: 'oversize' }
   | { t: 'jsonPatch'; ops: Json }
   | { t: 'smp'; patch: Json }
   | { t: 'yaml'; text: string }
-  | { t: 'raw'; text: string };
+  | { t: 'raw'; text: string }
+  | { t: 'deleteOptions'; value: Record<string, Json> };
 
 export interface Mutation {
   at: number;
@@ -270,14 +271,31 @@ const bodyArb: fc.Arbitrary<BodySpec> = fc.oneof(
       kind: fc.nat(),
       wrongKind: fc.boolean({}).chain((b) => (b ? fc.boolean() : fc.constant(false))),
       name: nameArb,
-      mutations: fc.array(mutationArb, { maxLength: 4 }),
+      mutations: fc.oneof(fc.constant([]), fc.array(mutationArb, { minLength: 1, maxLength: 3 })),
       yaml: fc.boolean().chain((b) => (b ? fc.boolean() : fc.constant(false))),
-      truncateAt: fc.option(fc.nat(), { nil: null, freq: 8 }),
+      truncateAt: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat() }),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('deep' as const), depth: fc.oneof(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 9990, max: 12000 })), shape: fc.constantFrom('array', 'object', 'inObject') }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('deep' as const), depth: fc.oneof(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 900, max: 1300 }), fc.integer({ min: 9990, max: 12000 })), shape: fc.constantFrom('array', 'object', 'inObject', 'jsonPatch') }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('huge' as const), size: fc.integer({ min: 64 * 1024, max: 1024 * 1024 }), where: fc.constantFrom('label', 'data', 'name') }) },
   { weight: 1, arbitrary: fc.constant<BodySpec>({ t: 'oversize' }) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .record(
+        {
+          kind: fc.constantFrom<Json>('DeleteOptions', 'Status', 1),
+          apiVersion: fc.constantFrom<Json>('v1', 'meta.k8s.io/v1', 'apps/v1', null),
+          gracePeriodSeconds: fc.constantFrom<Json>(0, 30, -1, 1.5, '5', null, 2 ** 60),
+          propagationPolicy: fc.constantFrom<Json>('Orphan', 'Background', 'Foreground', 'junk', 3, null),
+          orphanDependents: fc.constantFrom<Json>(true, false, 'yes', null),
+          dryRun: fc.constantFrom<Json>(['All'], ['junk'], [], 'All', [1]),
+          preconditions: fc.constantFrom<Json>({ uid: 'nope' }, { resourceVersion: '1' }, { resourceVersion: 7 }, null, 'x', {}),
+        },
+        { requiredKeys: [] },
+      )
+      .map((value): BodySpec => ({ t: 'deleteOptions', value })),
+  },
   { weight: 8, arbitrary: jsonPatchArb.map((ops): BodySpec => ({ t: 'jsonPatch', ops })) },
   { weight: 8, arbitrary: smpDirectiveArb.map((patch): BodySpec => ({ t: 'smp', patch })) },
   { weight: 4, arbitrary: yamlJunkArb.map((text): BodySpec => ({ t: 'yaml', text })) },
@@ -362,7 +380,7 @@ function continueJunk(): string[] {
 }
 
 const acceptArb: fc.Arbitrary<string | null> = fc.oneof(
-  { weight: 10, arbitrary: fc.constant(null) },
+  { weight: 20, arbitrary: fc.constant(null) },
   {
     weight: 4,
     arbitrary: fc.constantFrom(
@@ -399,7 +417,7 @@ const methodArb = fc.oneof(
 export const requestArb: fc.Arbitrary<RequestSpec> = fc.record({
   path: pathArb,
   method: methodArb,
-  query: fc.array(queryPairArb, { maxLength: 4 }),
+  query: fc.oneof(fc.constant([]), fc.array(queryPairArb, { minLength: 1, maxLength: 3 })),
   timeoutSeconds: fc.oneof({ weight: 8, arbitrary: fc.constant('0') }, { weight: 2, arbitrary: fc.constant('1') }, { weight: 1, arbitrary: fc.constantFrom('abc', '1.5', '-1', '0x10', '1e3', ' 1') }),
   body: bodyArb,
   contentType: contentTypeArb,
@@ -469,10 +487,11 @@ function mutate(obj: Json, m: Mutation): Json {
   return obj;
 }
 
-function deep(depth: number, shape: 'array' | 'object' | 'inObject'): string {
+function deep(depth: number, shape: 'array' | 'object' | 'inObject' | 'jsonPatch'): string {
   if (shape === 'array') return '['.repeat(depth) + ']'.repeat(depth);
   const nest = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
   if (shape === 'object') return nest;
+  if (shape === 'jsonPatch') return `[{"op":"add","path":"/metadata/labels","value":${nest}},{"op":"add","path":"/spec","value":${nest}},{"op":"add","path":"/data","value":${nest}}]`;
   return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"obj-1","labels":${nest}},"data":${nest}}`;
 }
 
@@ -509,7 +528,10 @@ function bodyText(spec: RequestSpec, res: ResourceInfo | undefined): { text?: st
       return { text, natural };
     }
     case 'deep':
-      return { text: deep(b.depth, b.shape), natural: spec.method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' };
+      return {
+        text: deep(b.depth, b.shape),
+        natural: b.shape === 'jsonPatch' ? 'application/json-patch+json' : spec.method === 'PATCH' ? (b.depth % 2 ? 'application/strategic-merge-patch+json' : 'application/merge-patch+json') : 'application/json',
+      };
     case 'huge': {
       const big = 'h'.repeat(b.size);
       const target = res ?? RESOURCES[0];
@@ -529,6 +551,8 @@ function bodyText(spec: RequestSpec, res: ResourceInfo | undefined): { text?: st
       return { text: b.text, natural: spec.method === 'PATCH' ? 'application/apply-patch+yaml' : 'application/yaml' };
     case 'raw':
       return { text: b.text, natural: 'application/json' };
+    case 'deleteOptions':
+      return { text: JSON.stringify(b.value), natural: 'application/json' };
   }
 }
 
@@ -546,6 +570,8 @@ export function materialize(spec: RequestSpec, token: string): Materialized {
     res = RESOURCES[spec.path.res];
     let { ns, name } = spec.path;
     const { sub, legacyWatch } = spec.path;
+    // Creates go to collections; keep the odd POST to a named path for junk names only.
+    if (method === 'POST' && sub === null && name !== null && POOL_NAMES.includes(name)) name = null;
     // The fuzzer must not delete or rewrite the namespaces it works in.
     if (res.plural === 'namespaces' && name !== null && !READ_METHODS.has(method) && (FUZZ_NAMESPACES.includes(name) || name === 'kube-system')) name = 'fuzz-tmp';
     const parts: string[] = [res.group ? 'apis' : 'api'];

@@ -9,12 +9,16 @@ export interface Compactor {
   stop(): void;
 }
 
-export function startCompactor(backend: Backend, opts: { intervalMs?: number; onError?: (err: unknown) => void } = {}): Compactor {
+export function startCompactor(
+  backend: Backend,
+  opts: { intervalMs?: number; onError?: (err: unknown) => void; compact?: (revision: number) => Promise<void> } = {},
+): Compactor {
+  const compact = opts.compact ?? ((rev: number): Promise<void> => backend.compact(rev));
   let previous = 0;
   const tick = async (): Promise<void> => {
     try {
       const current = await backend.currentRevision();
-      if (previous > 0 && previous > (await backend.compactRevision())) await backend.compact(previous);
+      if (previous > 0 && previous > (await backend.compactRevision())) await compact(previous);
       previous = current;
     } catch (err) {
       opts.onError?.(err);

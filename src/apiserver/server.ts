@@ -89,6 +89,12 @@ export class ApiServer {
     return this.server.address() as AddressInfo;
   }
 
+  /** Compacts the store's history to revision and makes the watch cache forget it too. */
+  async compact(revision: number): Promise<void> {
+    await this.opts.backend.compact(revision);
+    this.cache.compacted(revision);
+  }
+
   async close(): Promise<void> {
     this.ready = false;
     this.cache.close();

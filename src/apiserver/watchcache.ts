@@ -127,6 +127,13 @@ export class WatchCache {
     }
   }
 
+  /** Forgets events at or below a compacted revision: watches from there get 410 like the store's. */
+  compacted(revision: number): void {
+    const i = this.events.findIndex((e) => e.revision > revision);
+    this.events = i < 0 ? [] : this.events.slice(i);
+    if (revision > this.startRevision) this.startRevision = Math.min(revision, this.latest);
+  }
+
   close(): void {
     this.stop?.();
     this.subs.clear();

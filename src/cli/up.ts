@@ -65,7 +65,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     const url = `https://${hostForUrl}:${addr.port}`;
     await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port });
     const controllers = startControllers({ registry: server.registry, cache: server.cache });
-    const compactor = startCompactor(backend, { onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
+    const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
     let stopped = false;

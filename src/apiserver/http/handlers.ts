@@ -13,6 +13,7 @@ import type { WriteContext } from '../registry/strategy.js';
 import type { WatchCache } from '../watchcache.js';
 import type { HttpPlugins } from './plugins.js';
 import {
+  checkNesting,
   decodeBody,
   dryRunOf,
   fieldValidationOf,
@@ -336,6 +337,7 @@ async function patch(ctx: Ctx, ns: string | undefined, name: string): Promise<vo
       const patched = ctx.deps.plugins.patch(ctx.info, contentType, liveReq, body, { manager, force, now: wctx.now, subresource: sub, name });
       const obj = patched.object;
       if (!isObject(obj)) throw errors.badRequest('the patch produced a value that is not an object');
+      checkNesting(obj);
       const warnings: string[] = [];
       const checked = checkObject(ctx, clone(obj), !apply ? decoded.duplicates : [], warnings, apply ? 'Ignore' : fv);
       for (const w of warnings) if (!wctx.warnings.includes(w)) wctx.warnings.push(w);

@@ -103,6 +103,30 @@ export interface DecodedBody {
 
 /** Decodes a JSON or YAML body; bad syntax is a 400 as kube reports it. */
 export function decodeBody(body: Buffer, contentType: string | undefined): DecodedBody {
+  const decoded = parseBody(body, contentType);
+  checkNesting(decoded.value);
+  return decoded;
+}
+
+/**
+ * How deeply a request body (or a patch result) may nest. Go's decoder allows 10000 levels, but
+ * Node's recursive built-ins the server relies on (structuredClone, util.isDeepStrictEqual)
+ * overflow the stack at about 1200, and no Kubernetes object comes near either.
+ */
+export const MAX_NESTING = 1000;
+
+/** Throws a 400 when value nests deeper than MAX_NESTING (iterative: safe on any depth, and cycles). */
+export function checkNesting(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_NESTING) throw errors.badRequest(`the object is nested too deeply: more than ${MAX_NESTING} levels`);
+    for (const child of Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+}
+
+function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
   const type = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
   const text = body.toString('utf8');
   if (text.trim() === '') throw errors.badRequest('the body of the request was empty');

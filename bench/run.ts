@@ -1,0 +1,180 @@
+/**
+ * `npm run bench`: builds dist/, runs every API-server benchmark in sequence (each starts and
+ * stops its own servers), and writes bench/results/apiserver.md with the machine described.
+ *
+ * Flags:
+ *   --no-build        use the existing dist/ (built if missing) instead of rebuilding
+ *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss
+ *   --readme          also replace the "## Benchmarks" section of README.md with the summary
+ *   --out FILE        results file (default bench/results/apiserver.md)
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureBuilt, ROOT } from './lib/server.js';
+import { describeMachine, machineMarkdown, type Machine } from './lib/machine.js';
+import { replaceSection } from './lib/readme.js';
+import { int, mib, ms, ratio, table } from './lib/stats.js';
+import type { Bench, BenchResult } from './lib/result.js';
+import { run as startup } from './startup.js';
+import { run as throughput } from './throughput.js';
+import { run as fixedrate } from './fixedrate.js';
+import { run as watch } from './watch.js';
+import { run as rss } from './rss.js';
+
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss };
+
+type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
+
+/** The README summary: headline numbers with targets and sqlite/memory ratios. */
+export function summaryMarkdown(r: Results, machine: Machine, resultsPath: string): string {
+  const rows: string[][] = [];
+  const met = (ok: boolean): string => (ok ? 'met' : '**missed**');
+  if (r.startup) {
+    const m = r.startup.metrics;
+    rows.push([
+      'Start to ready, fresh data dir (p50 / max)',
+      '< 1 s',
+      `${ms(m['sqlite.fresh.readyLine.p50'])} / ${ms(m['sqlite.fresh.readyLine.max'])} ms`,
+      '—',
+      '—',
+      met(m['sqlite.fresh.readyLine.max'] < 1000),
+    ]);
+    rows.push([
+      'Start to ready, existing data dir (p50 / max)',
+      '< 1 s',
+      `${ms(m['sqlite.existing.readyLine.p50'])} / ${ms(m['sqlite.existing.readyLine.max'])} ms`,
+      `${ms(m['memory.existing.readyLine.p50'])} / ${ms(m['memory.existing.readyLine.max'])} ms`,
+      ratio(m['sqlite.existing.readyLine.p50'], m['memory.existing.readyLine.p50']),
+      met(m['sqlite.existing.readyLine.max'] < 1000 && m['memory.existing.readyLine.max'] < 1000),
+    ]);
+  }
+  if (r.fixedrate) {
+    const m = r.fixedrate.metrics;
+    rows.push([
+      'Create latency at 500/s open loop (p50 / p99 / max)',
+      'p99 < 10 ms',
+      `${ms(m['sqlite.create.p50'])} / ${ms(m['sqlite.create.p99'])} / ${ms(m['sqlite.create.max'])} ms`,
+      `${ms(m['memory.create.p50'])} / ${ms(m['memory.create.p99'])} / ${ms(m['memory.create.max'])} ms`,
+      `p99 ${ratio(m['sqlite.create.p99'], m['memory.create.p99'])}`,
+      `sqlite ${met(m['sqlite.create.p99'] < 10)}, memory ${met(m['memory.create.p99'] < 10)}`,
+    ]);
+  }
+  if (r.watch) {
+    const m = r.watch.metrics;
+    const ok = (s: string): boolean => m[`${s}.delivery.p99`] < 50 && m[`${s}.missing`] === 0;
+    rows.push([
+      'Watch delivery, 100 watchers, 50 writes/s (p50 / p99 / max)',
+      'p99 < 50 ms',
+      `${ms(m['sqlite.delivery.p50'])} / ${ms(m['sqlite.delivery.p99'])} / ${ms(m['sqlite.delivery.max'])} ms`,
+      `${ms(m['memory.delivery.p50'])} / ${ms(m['memory.delivery.p99'])} / ${ms(m['memory.delivery.max'])} ms`,
+      `p99 ${ratio(m['sqlite.delivery.p99'], m['memory.delivery.p99'])}`,
+      `sqlite ${met(ok('sqlite'))}, memory ${met(ok('memory'))}`,
+    ]);
+  }
+  if (r.throughput) {
+    const m = r.throughput.metrics;
+    for (const [op, label] of [
+      ['create', 'Creates/s'],
+      ['get', 'Gets/s'],
+      ['list', 'Lists/s of 1000 objects'],
+    ] as const) {
+      for (const c of [1, 16, 64]) {
+        rows.push([
+          `${label}, ${c} client${c > 1 ? 's' : ''} (req/s, p99)`,
+          '—',
+          `${int(m[`sqlite.${op}.${c}.rps`])}/s, p99 ${ms(m[`sqlite.${op}.${c}.p99`])} ms`,
+          `${int(m[`memory.${op}.${c}.rps`])}/s, p99 ${ms(m[`memory.${op}.${c}.p99`])} ms`,
+          `${ratio(m[`sqlite.${op}.${c}.rps`], m[`memory.${op}.${c}.rps`])} req/s`,
+          '—',
+        ]);
+      }
+    }
+  }
+  if (r.rss) {
+    const m = r.rss.metrics;
+    rows.push([
+      'Server RSS idle → with 10,000 ConfigMaps',
+      '—',
+      `${mib(m['sqlite.rss.idle'])} → ${mib(m['sqlite.rss.settled'])} MiB`,
+      `${mib(m['memory.rss.idle'])} → ${mib(m['memory.rss.settled'])} MiB`,
+      ratio(m['sqlite.rss.settled'], m['memory.rss.settled']),
+      '—',
+    ]);
+  }
+  return [
+    '## Benchmarks',
+    '',
+    `Measured with \`npm run bench\` (${relative(ROOT, resultsPath)} has every table and the method; docs/bench.md explains each benchmark). ` +
+      `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGiB.toFixed(0)} GiB RAM, Node ${machine.node}, ` +
+      `fdatasync p50 ${machine.fsync.p50.toFixed(2)} ms / p99 ${machine.fsync.p99.toFixed(2)} ms, load average ${machine.loadavg[0].toFixed(2)} at start, ${machine.date.slice(0, 10)}. ` +
+      'Server and load generator share the machine; all traffic is HTTPS over loopback.',
+    '',
+    table(['benchmark', 'target', 'sqlite (default)', 'memory://', 'sqlite/memory', 'met?'], rows),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'no-build': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      readme: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(ROOT, 'bench', 'results', 'apiserver.md') },
+    },
+    strict: true,
+  });
+  const log = (s: string): void => void process.stderr.write(`[bench] ${s}\n`);
+  const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(BENCHES);
+  for (const n of names) if (!BENCHES[n]) throw new Error(`unknown benchmark ${JSON.stringify(n)}; known: ${Object.keys(BENCHES).join(', ')}`);
+  ensureBuilt({ force: !values['no-build'], log });
+  log('probing the machine (fsync) ...');
+  const machine = describeMachine();
+  const started = performance.now();
+  const results: Results = {};
+  for (const n of names) {
+    const t0 = performance.now();
+    log(`=== ${n}`);
+    const r = await BENCHES[n]({ log });
+    results[n] = r;
+    process.stdout.write(`## ${r.title}\n\n${r.markdown}\n\n`);
+    log(`${n} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const loadAfter = loadavg();
+  const out = values.out!;
+  const summary = summaryMarkdown(results, machine, out);
+  const doc = [
+    '# kubelite API server benchmarks',
+    '',
+    'Generated by `npm run bench` (bench/run.ts). Numbers are from one run on the machine below; see docs/bench.md for method.',
+    '',
+    '## Machine',
+    '',
+    machineMarkdown(machine, loadAfter),
+    `- Total benchmark time: ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    '',
+    '## Summary',
+    '',
+    summary.split('\n').slice(4).join('\n'),
+    ...names.flatMap((n) => [`## ${results[n]!.title}`, '', results[n]!.markdown, '']),
+  ].join('\n');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, doc);
+  log(`wrote ${relative(ROOT, out)}`);
+  if (values.readme) {
+    const readmePath = join(ROOT, 'README.md');
+    const before = existsSync(readmePath) ? readFileSync(readmePath, 'utf8') : '';
+    writeFileSync(readmePath, replaceSection(before, '## Benchmarks', summary));
+    log('updated the "## Benchmarks" section of README.md');
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
