@@ -84,7 +84,7 @@ const junkString = fc.oneof(
 );
 
 export const nameArb: fc.Arbitrary<string> = fc.oneof(
-  { weight: 8, arbitrary: fc.constantFrom(...POOL_NAMES) },
+  { weight: 14, arbitrary: fc.constantFrom(...POOL_NAMES) },
   { weight: 2, arbitrary: fc.constantFrom('sentinel-cm-1', 'sentinel-deploy', 'sentinel-secret', 'sentinel-svc') },
   { weight: 1, arbitrary: fc.integer({ min: 250, max: 400 }).map((n) => 'a'.repeat(n)) },
   { weight: 1, arbitrary: fc.integer({ min: 60, max: 70 }).map((n) => 'b'.repeat(n)) },
@@ -269,9 +269,9 @@ const bodyArb: fc.Arbitrary<BodySpec> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('object' as const),
       kind: fc.nat(),
-      wrongKind: fc.boolean({}).chain((b) => (b ? fc.boolean() : fc.constant(false))),
+      wrongKind: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       name: nameArb,
-      mutations: fc.oneof(fc.constant([]), fc.array(mutationArb, { minLength: 1, maxLength: 3 })),
+      mutations: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }),
       yaml: fc.boolean().chain((b) => (b ? fc.boolean() : fc.constant(false))),
       truncateAt: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat() }),
     }),
@@ -417,7 +417,7 @@ const methodArb = fc.oneof(
 export const requestArb: fc.Arbitrary<RequestSpec> = fc.record({
   path: pathArb,
   method: methodArb,
-  query: fc.oneof(fc.constant([]), fc.array(queryPairArb, { minLength: 1, maxLength: 3 })),
+  query: fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(queryPairArb, { minLength: 1, maxLength: 3 }) }),
   timeoutSeconds: fc.oneof({ weight: 8, arbitrary: fc.constant('0') }, { weight: 2, arbitrary: fc.constant('1') }, { weight: 1, arbitrary: fc.constantFrom('abc', '1.5', '-1', '0x10', '1e3', ' 1') }),
   body: bodyArb,
   contentType: contentTypeArb,

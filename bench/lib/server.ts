@@ -44,11 +44,13 @@ export interface ServerProcess {
   dataDir: string;
   /** Resident set size of the server process, in bytes (VmRSS) and its peak (VmHWM). */
   memory(): { rss: number; hwm: number };
+  /** CPU time (user + system) the server process has used so far, in milliseconds. */
+  cpuMs(): number;
   /** SIGTERM, wait for exit (SIGKILL after 5 s), and remove the data dir if we made it. */
   stop(): Promise<void>;
 }
 
-/** Finds `fields` (e.g. VmRSS) in /proc/<pid>/status and returns them in bytes. */
+/** VmRSS and VmHWM from /proc/<pid>/status, in bytes. */
 export function procStatus(pid: number): { rss: number; hwm: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string): number => {
@@ -56,6 +58,20 @@ export function procStatus(pid: number): { rss: number; hwm: number } {
     return m ? Number(m[1]) * 1024 : NaN;
   };
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (utime + stime) of a process from /proc/<pid>/stat, in milliseconds. */
+export function procCpuMs(pid: number): number {
+  if (clockTicks === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clockTicks = Number(r.stdout?.trim()) || 100;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks;
 }
 
 export function cliArgs(store: StoreKind, dataDir: string, listen = '127.0.0.1:0'): string[] {
@@ -115,6 +131,7 @@ export async function startServer(store: StoreKind, opts: { dataDir?: string } =
     pid: child.pid!,
     dataDir,
     memory: () => procStatus(child.pid!),
+    cpuMs: () => procCpuMs(child.pid!),
     async stop(): Promise<void> {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

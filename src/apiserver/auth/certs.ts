@@ -8,9 +8,17 @@ import { webcrypto, randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
+type X509 = typeof import('@peculiar/x509');
+let x509Mod: X509 | undefined;
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/** @peculiar/x509 costs ~200 ms to load; only a first start (or new hosts) needs it. */
+async function loadX509(): Promise<X509> {
+  if (!x509Mod) {
+    x509Mod = await import('@peculiar/x509');
+    x509Mod.cryptoProvider.set(webcrypto as unknown as Crypto);
+  }
+  return x509Mod;
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -37,7 +45,8 @@ function serial(): string {
   return b.toString('hex');
 }
 
-async function makeCa(): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+async function makeCa(): Promise<{ cert: import('@peculiar/x509').X509Certificate; keys: CryptoKeyPair }> {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const now = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -57,16 +66,18 @@ async function makeCa(): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPa
 }
 
 async function makeServing(
-  ca: { cert: x509.X509Certificate; key: CryptoKey },
+  ca: { certPem: string; key: CryptoKey },
   hosts: string[],
 ): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
+  const caCert = new x509.X509Certificate(ca.certPem);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const now = new Date(Date.now() - 60_000);
   const names = hosts.map((h) => (isIP(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=kube-apiserver',
-    issuer: ca.cert.subject,
+    issuer: caCert.subject,
     notBefore: now,
     notAfter: new Date(now.getTime() + 365 * 86400_000),
     signingAlgorithm: ALG,
@@ -77,7 +88,7 @@ async function makeServing(
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(names),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
   return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
@@ -119,7 +130,7 @@ export async function ensurePki(dir: string, opts: { hosts: string[] }): Promise
     serverCertPem = readFileSync(srvCert, 'utf8');
     serverKeyPem = readFileSync(srvKey, 'utf8');
   } else {
-    const s = await makeServing({ cert: new x509.X509Certificate(caCertPem), key: caKey }, hosts);
+    const s = await makeServing({ certPem: caCertPem, key: caKey }, hosts);
     serverCertPem = s.certPem;
     serverKeyPem = s.keyPem;
     writeFileSync(srvCert, serverCertPem);

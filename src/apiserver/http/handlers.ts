@@ -188,6 +188,8 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       case 'POST':
         return create(ctx, ns);
       case 'DELETE':
+        // kube serves no deletecollection for namespaces: one request must not empty the cluster.
+        if (info.plural === 'namespaces') throw errors.methodNotAllowed();
         return deleteCollection(ctx, ns);
       default:
         throw errors.methodNotAllowed();

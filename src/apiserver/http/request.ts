@@ -3,7 +3,7 @@
  * input becomes a StatusError here, before any handler runs.
  */
 import type { IncomingMessage } from 'node:http';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../../util/lazy.js';
 import { errors, StatusError } from '../errors.js';
 import { parseJson } from '../../api/json.js';
 import { decodeKubeProtobuf, PROTOBUF_MEDIA_TYPE } from '../../api/proto/decode.js';
@@ -140,7 +140,7 @@ function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
       }
     }
     try {
-      const docs: unknown = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, strict: true });
+      const docs: unknown = yaml().parse(text, { uniqueKeys: true, maxAliasCount: 100, strict: true });
       // A self-referencing alias (`a: &x [*x]`) parses to a cyclic value no JSON can hold.
       if (isCyclic(docs)) throw new Error("anchor value contains itself");
       return { value: docs, duplicates: [] };

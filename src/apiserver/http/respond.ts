@@ -2,7 +2,7 @@
  * Responses: content negotiation (JSON, YAML, Table, PartialObjectMetadata) and Status errors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { stringify as toYaml } from 'yaml';
+import { yaml } from '../../util/lazy.js';
 import { StatusError, errors } from '../errors.js';
 
 export type Representation = 'object' | 'table' | 'metadata';
@@ -61,7 +61,7 @@ export function send(
     res.end();
     return;
   }
-  const text = opts.yaml ? toYaml(body) : JSON.stringify(body);
+  const text = opts.yaml ? yaml().stringify(body) : JSON.stringify(body);
   const headers: Record<string, string | string[]> = {
     'Content-Type': opts.contentType ?? 'application/json',
     'Content-Length': String(Buffer.byteLength(text)),

@@ -33,7 +33,7 @@ import {
 } from './managedfields.js';
 import { compare, ensureNamedFieldsAreMembers, formatValidationErrors, merge, removeItems, toFieldSet } from './typed.js';
 import { bodyText, clone, deepEqual, isObject, plainError, type JsonObject, type JsonValue } from './util.js';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../../util/lazy.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -63,7 +63,7 @@ export function decodeApplyBody(body: Buffer | string): JsonObject {
   const text = bodyText(body);
   let v: unknown;
   try {
-    v = text.trim() === '' ? {} : parseYaml(text);
+    v = text.trim() === '' ? {} : yaml().parse(text);
   } catch (e) {
     throw errors.badRequest(`error decoding YAML: ${e instanceof Error ? e.message : String(e)}`);
   }
