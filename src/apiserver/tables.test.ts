@@ -55,7 +55,7 @@ test('humanDuration matches duration.HumanDuration', () => {
 
 /** The seed manifest as a cluster stores it after defaulting, IP allocation and rollout. */
 function seedObjects(): { deployment: Record<string, any>; service: Record<string, any> } {
-  const docs = parseAllDocuments(readFileSync('/work/shared/examples/seed-app.yaml', 'utf8')).map((d) => d.toJS());
+  const docs = parseAllDocuments(readFileSync(new URL('../../../shared/examples/seed-app.yaml', import.meta.url), 'utf8')).map((d) => d.toJS());
   const deployment = docs.find((d) => d.kind === 'Deployment');
   const service = docs.find((d) => d.kind === 'Service');
   const meta = { namespace: 'default', creationTimestamp: ago(5 * M + 7 * S), resourceVersion: '42', uid: 'u-1' };

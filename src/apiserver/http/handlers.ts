@@ -13,6 +13,7 @@ import type { WriteContext } from '../registry/strategy.js';
 import type { WatchCache } from '../watchcache.js';
 import type { HttpPlugins } from './plugins.js';
 import {
+  checkBodyNesting,
   checkNesting,
   decodeBody,
   dryRunOf,
@@ -315,6 +316,7 @@ async function patch(ctx: Ctx, ns: string | undefined, name: string): Promise<vo
   const apply = contentType === 'application/apply-patch+yaml';
   // Merge-style patches must themselves be JSON objects; duplicates are reported as kube does.
   const decoded = contentType === 'application/json-patch+json' ? { value: undefined, duplicates: [] } : decodeBody(body, contentType);
+  if (contentType === 'application/json-patch+json') checkBodyNesting(body);
   const fv = fieldValidationOf(ctx.q);
   const sub = ctx.path.subresource;
   let manager = managerFrom(ctx, !apply);

@@ -126,6 +126,20 @@ export function checkNesting(value: unknown): void {
   }
 }
 
+/**
+ * checkNesting for a body that another module decodes (JSON patches): syntax errors are left to
+ * that decoder, so its messages stand.
+ */
+export function checkBodyNesting(body: Buffer): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return;
+  }
+  checkNesting(value);
+}
+
 function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
   const type = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
   const text = body.toString('utf8');
