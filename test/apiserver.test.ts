@@ -217,6 +217,23 @@ describe('API server semantics', () => {
     assert.deepEqual(resumed.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'w2'], ['DELETED', 'w1']]);
     const timed = await watchEvents(c, `/api/v1/namespaces/watching/configmaps?watch=true&resourceVersion=${rv1}&timeoutSeconds=1`, () => false, 5000);
     assert.equal(timed.length, 2, 'the stream ends by itself after timeoutSeconds');
+    const bm = await watchEvents(c, `/api/v1/namespaces/watching/configmaps?watch=true&resourceVersion=${rv1}&allowWatchBookmarks=true`, (e) => e.some((x) => x.type === 'BOOKMARK'), 5000);
+    const mark = bm.find((x) => x.type === 'BOOKMARK')!;
+    assert.ok(mark, 'a bookmark arrives');
+    assert.equal(mark.object.kind, 'ConfigMap');
+    assert.ok(Number(mark.object.metadata.resourceVersion) >= Number(resumed[1].object.metadata.resourceVersion));
+  });
+
+  it('watch with a label selector sees objects enter (ADDED) and leave (DELETED) the selection', async () => {
+    const rv = (await c.http('POST', '/api/v1/namespaces/watching/configmaps', { body: cm('sel') })).json<Obj>().metadata.resourceVersion;
+    const p = watchEvents(c, `/api/v1/namespaces/watching/configmaps?watch=true&resourceVersion=${rv}&labelSelector=pick%3Dme`, (e) => e.length >= 2, 5000);
+    const patch = (labels: string): Promise<unknown> =>
+      c.http('PATCH', '/api/v1/namespaces/watching/configmaps/sel', { body: `{"metadata":{"labels":${labels}}}`, headers: { 'content-type': 'application/merge-patch+json' } });
+    await new Promise((r) => setTimeout(r, 200));
+    await patch('{"pick":"me"}');
+    await patch('{"pick":null}');
+    const evs = await p;
+    assert.deepEqual(evs.map((e) => e.type), ['ADDED', 'DELETED']);
   });
 
   it('watch from a compacted revision gets a 410 Expired ERROR event', async () => {

@@ -40,6 +40,7 @@ export async function startCluster(opts: { store?: 'memory' | 'sqlite'; dir?: st
     listen: '127.0.0.1:0',
     store: opts.store === 'memory' ? 'memory://' : undefined,
     serviceCIDR: '10.96.0.0/12',
+    bookmarkIntervalMs: 300,
   });
   const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>
     new Promise((resolve) => {

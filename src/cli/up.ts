@@ -21,6 +21,8 @@ export interface UpOptions {
   serviceCIDR: string;
   nodePortRange?: string;
   quiet?: boolean;
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 10 s; tests use less). */
+  bookmarkIntervalMs?: number;
 }
 
 export interface RunningCluster {
@@ -58,6 +60,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       port,
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
       tokens: [pki.adminToken],
+      bookmarkIntervalMs: opts.bookmarkIntervalMs,
     });
     await strategies.load(server.registry);
     const addr = await server.listen();

@@ -154,9 +154,9 @@ function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
       }
     }
     try {
-      const docs: unknown = yaml().parse(text, { uniqueKeys: true, maxAliasCount: 100, strict: true });
+      const docs: unknown = yaml().parse(text, { uniqueKeys: true, maxAliasCount: 100, strict: true, logLevel: 'error' });
       // A self-referencing alias (`a: &x [*x]`) parses to a cyclic value no JSON can hold.
-      if (isCyclic(docs)) throw new Error("anchor value contains itself");
+      if (isCyclic(docs)) throw new Error('anchor value contains itself');
       return { value: docs, duplicates: [] };
     } catch (err) {
       const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
