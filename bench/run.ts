@@ -103,6 +103,11 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
       '—',
     ]);
   }
+  const busy = machine.loadavg[0] > machine.nproc * 0.5;
+  const busyNote = busy
+    ? `**Caution: the machine was busy with other work during this run (1-minute load average ${machine.loadavg[0].toFixed(2)} on ${machine.nproc} CPUs at start), ` +
+      'so these numbers are pessimistic and noisy. Rerun on an idle machine before comparing.**'
+    : '';
   return [
     '## Benchmarks',
     '',
@@ -110,6 +115,7 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
       `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGiB.toFixed(0)} GiB RAM, Node ${machine.node}, ` +
       `fdatasync p50 ${machine.fsync.p50.toFixed(2)} ms / p99 ${machine.fsync.p99.toFixed(2)} ms, load average ${machine.loadavg[0].toFixed(2)} at start, ${machine.date.slice(0, 10)}. ` +
       'Server and load generator share the machine; all traffic is HTTPS over loopback.',
+    ...(busyNote ? ['', busyNote] : []),
     '',
     table(['benchmark', 'target', 'sqlite (default)', 'memory://', 'sqlite/memory', 'met?'], rows),
     '',
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
     '',
     '## Summary',
     '',
-    summary.split('\n').slice(4).join('\n'),
+    summary.slice(summary.indexOf('\n\n', summary.indexOf('\n\n') + 2) + 2),
     ...names.flatMap((n) => [`## ${results[n]!.title}`, '', results[n]!.markdown, '']),
   ].join('\n');
   mkdirSync(dirname(out), { recursive: true });

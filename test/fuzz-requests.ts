@@ -12,14 +12,16 @@
  * namespaces the fuzzer itself relies on.
  */
 import fc from 'fast-check';
-import { RESOURCES, apiVersionOf, type ResourceInfo } from '../src/api/resources.js';
+import { stringify as stringifyYaml } from 'yaml';
+import { RESOURCES, type ResourceInfo } from '../src/api/resources.js';
+import { template, type Json } from './fuzz-templates.js';
+
+export { validObject } from './fuzz-templates.js';
 
 export const FUZZ_NAMESPACES = ['fuzz', 'fuzz-2', 'default'];
 export const POOL_NAMES = ['obj-1', 'obj-2', 'obj-3'];
 /** Oversized body length: one byte over kube's 3 MiB request limit, plus some. */
 export const OVERSIZE = 3 * 1024 * 1024 + 17;
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export interface RequestSpec {
   path: PathSpec;
@@ -96,90 +98,6 @@ export const nameArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 const kindObjects = RESOURCES.map((r) => r);
-
-/** Templates: a valid-looking object per kind, so mutations reach deep validation paths. */
-function template(res: ResourceInfo, name: string): Record<string, Json> {
-  const meta = { name, labels: { app: 'fuzz', 'example.com/tier': 'x' }, annotations: { note: 'n' } };
-  const base = { apiVersion: apiVersionOf(res), kind: res.kind, metadata: meta };
-  const podSpec = {
-    containers: [
-      {
-        name: 'c',
-        image: 'nginx:1',
-        ports: [{ containerPort: 80, protocol: 'TCP', name: 'http' }],
-        env: [{ name: 'A', value: 'b' }],
-        resources: { limits: { cpu: '100m', memory: '64Mi' }, requests: { cpu: '10m' } },
-        args: ['a'],
-      },
-    ],
-    restartPolicy: 'Always',
-  };
-  const workload = {
-    replicas: 2,
-    selector: { matchLabels: { app: 'fuzz' }, matchExpressions: [{ key: 'k', operator: 'In', values: ['v'] }] },
-    template: { metadata: { labels: { app: 'fuzz', k: 'v' } }, spec: podSpec },
-  };
-  switch (res.kind) {
-    case 'ConfigMap':
-      return { ...base, data: { k: 'v', 'a.b': 'c' }, binaryData: { bin: 'aGVsbG8=' } };
-    case 'Secret':
-      return { ...base, type: 'Opaque', data: { k: 'dmFs' }, stringData: { s: 't' } };
-    case 'Pod':
-      return { ...base, spec: podSpec };
-    case 'Service':
-      return { ...base, spec: { type: 'ClusterIP', selector: { app: 'fuzz' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } };
-    case 'Deployment':
-      return { ...base, spec: { ...workload, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } } } };
-    case 'ReplicaSet':
-      return { ...base, spec: workload };
-    case 'StatefulSet':
-      return { ...base, spec: { ...workload, serviceName: 'svc' } };
-    case 'Namespace':
-      return { ...base, spec: { finalizers: ['kubernetes'] } };
-    case 'Node':
-      return { ...base, spec: { podCIDR: '10.0.0.0/24', taints: [{ key: 'k', effect: 'NoSchedule' }] } };
-    case 'Endpoints':
-      return { ...base, subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ port: 80, name: 'http' }] }] };
-    case 'EndpointSlice':
-      return { ...base, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }], ports: [{ port: 80 }] };
-    case 'Event':
-      return res.group
-        ? { ...base, reason: 'R', note: 'n', type: 'Normal', eventTime: '2024-01-01T00:00:00.000000Z', reportingController: 'c', reportingInstance: 'i', action: 'A', regarding: { kind: 'Pod', name: 'p' } }
-        : { ...base, reason: 'R', message: 'm', type: 'Normal', involvedObject: { kind: 'Pod', name: 'p' }, count: 1 };
-    case 'Ingress':
-      return { ...base, spec: { rules: [{ host: 'a.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 's', port: { number: 80 } } } }] } }] } };
-    case 'IngressClass':
-      return { ...base, spec: { controller: 'example.com/ingress' } };
-    case 'NetworkPolicy':
-      return { ...base, spec: { podSelector: { matchLabels: { app: 'fuzz' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: 80 }] }] } };
-    case 'HorizontalPodAutoscaler':
-      return res.version === 'v1'
-        ? { ...base, spec: { scaleTargetRef: { kind: 'Deployment', name: 'd', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50 } }
-        : {
-            ...base,
-            spec: {
-              scaleTargetRef: { kind: 'Deployment', name: 'd', apiVersion: 'apps/v1' },
-              minReplicas: 1,
-              maxReplicas: 3,
-              metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
-            },
-          };
-    case 'PodDisruptionBudget':
-      return { ...base, spec: { minAvailable: 1, selector: { matchLabels: { app: 'fuzz' } } } };
-    case 'Lease':
-      return { ...base, spec: { holderIdentity: 'h', leaseDurationSeconds: 15, renewTime: '2024-01-01T00:00:00.000000Z' } };
-    case 'ServiceAccount':
-      return { ...base, secrets: [{ name: 's' }], automountServiceAccountToken: false };
-    case 'Binding':
-      return { ...base, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } };
-    default:
-      return base;
-  }
-}
-
-export function validObject(res: ResourceInfo, name: string): Record<string, Json> {
-  return template(res, name);
-}
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   at: fc.nat(),
@@ -271,7 +189,7 @@ const bodyArb: fc.Arbitrary<BodySpec> = fc.oneof(
       kind: fc.nat(),
       wrongKind: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       name: nameArb,
-      mutations: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }),
+      mutations: fc.oneof({ weight: 3, arbitrary: fc.constant<Mutation[]>([]) }, { weight: 2, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }),
       yaml: fc.boolean().chain((b) => (b ? fc.boolean() : fc.constant(false))),
       truncateAt: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat() }),
     }),
@@ -417,7 +335,7 @@ const methodArb = fc.oneof(
 export const requestArb: fc.Arbitrary<RequestSpec> = fc.record({
   path: pathArb,
   method: methodArb,
-  query: fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(queryPairArb, { minLength: 1, maxLength: 3 }) }),
+  query: fc.oneof({ weight: 2, arbitrary: fc.constant<[string, string][]>([]) }, { weight: 1, arbitrary: fc.array(queryPairArb, { minLength: 1, maxLength: 3 }) }),
   timeoutSeconds: fc.oneof({ weight: 8, arbitrary: fc.constant('0') }, { weight: 2, arbitrary: fc.constant('1') }, { weight: 1, arbitrary: fc.constantFrom('abc', '1.5', '-1', '0x10', '1e3', ' 1') }),
   body: bodyArb,
   contentType: contentTypeArb,
@@ -495,9 +413,9 @@ function deep(depth: number, shape: 'array' | 'object' | 'inObject' | 'jsonPatch
   return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"obj-1","labels":${nest}},"data":${nest}}`;
 }
 
-function toYaml(v: Json, indent = ''): string {
-  // A tiny emitter: flow style with JSON scalars is valid YAML (and exercises the YAML path).
-  return indent + JSON.stringify(v);
+function toYaml(v: Json, block: boolean): string {
+  // Block style through the yaml package, or flow style (JSON is valid YAML): both reach the YAML decoder.
+  return block ? stringifyYaml(v) : JSON.stringify(v);
 }
 
 let oversizeBuf: Buffer | undefined;
@@ -513,7 +431,7 @@ function bodyText(spec: RequestSpec, res: ResourceInfo | undefined): { text?: st
       const target = b.wrongKind || !res ? kindObjects[b.kind % kindObjects.length] : res;
       let obj: Json = template(target, b.name);
       for (const m of b.mutations) obj = mutate(obj, m);
-      let text = b.yaml ? toYaml(obj) : JSON.stringify(obj);
+      let text = b.yaml ? toYaml(obj, b.kind % 3 !== 0) : JSON.stringify(obj);
       if (b.truncateAt !== null) text = text.slice(0, b.truncateAt % Math.max(1, text.length));
       const natural =
         spec.method === 'PATCH'

@@ -6,10 +6,12 @@
  * come back byte-for-byte unchanged.
  *
  * Reproduce a failure with the seed fast-check prints: FUZZ_SEED=<seed> [FUZZ_PATH=<path>].
- * FUZZ_REQUESTS changes the request count (default 10,400).
+ * FUZZ_REQUESTS changes the request count (default 10,400); FUZZ_NO_SHRINK=1 skips shrinking;
+ * FUZZ_LOG=<file> appends every request before it is sent (to find what crashed the process).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import fc from 'fast-check';
 import { RESOURCES, apiVersionOf } from '../src/api/resources.js';
@@ -175,6 +177,7 @@ describe('API server fuzzing', () => {
         await Promise.all(
           specs.map(async (spec) => {
             const m = materialize(spec, c.token);
+            if (process.env.FUZZ_LOG) appendFileSync(process.env.FUZZ_LOG, describeRequest(m) + '\n');
             let r: Reply;
             try {
               r = await send(c, agent, m);

@@ -109,8 +109,9 @@ export class WatchCache {
   private push(ev: CachedEvent): void {
     this.events.push(ev);
     this.latest = ev.revision;
+    // Trim in chunks (at 125% of capacity) so the cost per event stays constant.
     const cap = this.opts.capacity ?? 20000;
-    if (this.events.length > cap) this.events.splice(0, this.events.length - cap);
+    if (this.events.length > cap + (cap >> 2)) this.events = this.events.slice(this.events.length - cap);
     for (const s of this.subs) {
       if (ev.revision > s.fromRevision && ev.key.startsWith(s.prefix)) {
         try {

@@ -64,6 +64,12 @@ const COLS = `l.id AS id, l.name AS name, l.created AS created, l.deleted AS del
   l.create_revision AS createRevision, l.prev_revision AS prevRevision, l.value AS value,
   l.old_value AS oldValue`;
 
+interface PendingWrite {
+  op: (id: number) => { row: LogRow; result: unknown };
+  resolve: (v: unknown) => void;
+  reject: (err: Error) => void;
+}
+
 export class SqliteBackend implements Backend {
   private readonly db: Database.Database;
   private readonly hub = new WatchHub();
@@ -71,7 +77,11 @@ export class SqliteBackend implements Backend {
   private rev: number;
   private compacted: number;
   private closed = false;
-  private readonly insertRow: Database.Transaction<(row: LogRow) => void>;
+  /** Writes one log row and its `current` entry; runs inside writeBatch's transaction. */
+  private readonly insertRow: (row: LogRow) => void;
+  private readonly writeBatch: (fn: () => void) => void;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
 
   constructor(path: string, opts: SqliteOptions = {}) {
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
@@ -101,48 +111,99 @@ export class SqliteBackend implements Backend {
     const upsertCurrent = this.stmt(`INSERT INTO current (name, id) VALUES (@name, @id)
       ON CONFLICT (name) DO UPDATE SET id = excluded.id`);
     const deleteCurrent = this.stmt('DELETE FROM current WHERE name = @name');
-    this.insertRow = db.transaction((row: LogRow) => {
+    this.insertRow = (row: LogRow): void => {
       insertLog.run(row as unknown as Params);
       if (row.deleted) deleteCurrent.run({ name: row.name });
       else upsertCurrent.run({ name: row.name, id: row.id });
-    });
+    };
+    const tx = db.transaction((fn: () => void) => fn());
+    this.writeBatch = (fn): void => tx.immediate(fn);
   }
 
   async create(key: string, value: string): Promise<number> {
-    return this.guard(() => {
+    return this.enqueue((id) => {
       if (this.latest(key)) throw new KeyExistsError(key);
-      const id = this.rev + 1;
-      this.commit({ id, name: key, created: 1, deleted: 0, createRevision: id, prevRevision: 0, value, oldValue: null });
-      return id;
+      return { row: { id, name: key, created: 1, deleted: 0, createRevision: id, prevRevision: 0, value, oldValue: null }, result: id };
     });
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<number> {
-    return this.guard(() => {
+    return this.enqueue((id) => {
       const cur = this.latest(key);
       if (!cur) throw new NotFoundError(key);
       if (cur.id !== expectedRevision) throw new ConflictError(key, cur.id);
-      const id = this.rev + 1;
-      this.commit({
+      const row: LogRow = {
         id, name: key, created: 0, deleted: 0, createRevision: cur.createRevision,
         prevRevision: cur.id, value, oldValue: cur.value,
-      });
-      return id;
+      };
+      return { row, result: id };
     });
   }
 
   async delete(key: string, expectedRevision?: number): Promise<{ revision: number; prev: KeyValue }> {
-    return this.guard(() => {
+    return this.enqueue((id) => {
       const cur = this.latest(key);
       if (!cur) throw new NotFoundError(key);
       if (expectedRevision !== undefined && cur.id !== expectedRevision) throw new ConflictError(key, cur.id);
-      const id = this.rev + 1;
-      this.commit({
+      const row: LogRow = {
         id, name: key, created: 0, deleted: 1, createRevision: cur.createRevision,
         prevRevision: cur.id, value: cur.value, oldValue: cur.value,
-      });
-      return { revision: id, prev: rowToKv(cur) };
+      };
+      return { row, result: { revision: id, prev: rowToKv(cur) } };
     });
+  }
+
+  /**
+   * Group commit: writes that arrive in the same turn of the event loop are applied in order
+   * inside ONE transaction, so they share one fsync. Each write's precondition is checked inside
+   * the transaction against everything before it; a failed precondition fails only that write.
+   * Promises resolve (and events publish) only after COMMIT, so an acknowledged write is durable.
+   */
+  private enqueue<T>(op: (id: number) => { row: LogRow; result: T }): Promise<T> {
+    if (this.closed) return Promise.reject(new UnavailableError('store closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ op: op as PendingWrite['op'], resolve: resolve as PendingWrite['resolve'], reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.flushScheduled = false;
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const p of batch) p.reject(new UnavailableError('store closed'));
+      return;
+    }
+    const outcomes: ({ ok: true; row: LogRow; result: unknown } | { ok: false; err: Error })[] = [];
+    let next = this.rev;
+    try {
+      this.writeBatch(() => {
+        for (const p of batch) {
+          try {
+            const { row, result } = p.op(next + 1);
+            this.insertRow(row);
+            next = row.id;
+            outcomes.push({ ok: true, row, result });
+          } catch (err) {
+            if (!(err instanceof StoreError)) throw err;
+            outcomes.push({ ok: false, err });
+          }
+        }
+      });
+    } catch (err) {
+      const e = err instanceof StoreError ? err : new UnavailableError(`sqlite: ${(err as Error).message}`);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.rev = next;
+    const rows = outcomes.filter((o): o is { ok: true; row: LogRow; result: unknown } => o.ok).map((o) => o.row);
+    if (rows.length) this.hub.publish(rows.map(rowToEvent));
+    outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.result) : batch[i].reject(o.err)));
   }
 
   async get(key: string, opts?: { revision?: number }): Promise<KeyValue | null> {
@@ -213,16 +274,10 @@ export class SqliteBackend implements Backend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush(); // writes already queued still commit (or fail) before the handle goes
     this.closed = true;
     this.hub.closeAll(new UnavailableError('store closed'));
     this.db.close();
-  }
-
-  /** Inserts the row durably, then advances the revision and publishes the event. */
-  private commit(row: LogRow): void {
-    this.insertRow.immediate(row);
-    this.rev = row.id;
-    this.hub.publish([rowToEvent(row)]);
   }
 
   private latest(key: string): LogRow | undefined {
