@@ -16,6 +16,8 @@ export interface CachedEvent {
   object: KObject;
   /** The object before this event (for label-selector transitions and DELETED). */
   prev?: KObject;
+  /** Encoded watch lines by event type, filled by the first watcher that sends it. */
+  encoded?: Record<string, string>;
 }
 
 export interface Subscriber {

@@ -271,6 +271,7 @@ async function watch(ctx: Ctx, ns: string | undefined, name?: string): Promise<v
     sendInitialEvents: q.get('sendInitialEvents') === 'true' ? true : undefined,
     negotiated: ctx.negotiated,
     toRequested: ctx.out,
+    sameVersion: storageResource(ctx.info) === ctx.info,
     bookmarkIntervalMs: ctx.deps.bookmarkIntervalMs,
   }, { cache: ctx.deps.cache, plugins: ctx.deps.plugins });
 }

@@ -140,6 +140,46 @@ export function checkBodyNesting(body: Buffer): void {
   checkNesting(value);
 }
 
+/** checkNesting for JSON text, before the (recursive) parser sees it: brackets outside strings. */
+function checkJsonNesting(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_NESTING) throw errors.badRequest(`the object is nested too deeply: more than ${MAX_NESTING} levels`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+/**
+ * checkNesting for YAML text, before it is composed. The composer recurses once per level, and a
+ * stack overflow inside it can abort the whole process (V8 compiling a RegExp in an error path
+ * at the stack's edge: "RegExpCompiler Allocation failed"), which no catch survives. The CST
+ * parser is iterative, so its tree is measured instead.
+ */
+function checkYamlNesting(text: string): void {
+  const stack: [unknown, number][] = [];
+  const { Parser } = yaml();
+  for (const token of new Parser().parse(text)) stack.push([token, 1]);
+  while (stack.length) {
+    const [t, depth] = stack.pop() as [Record<string, unknown> | undefined, number];
+    if (!t || typeof t !== 'object') continue;
+    if (depth > MAX_NESTING) throw errors.badRequest(`the object is nested too deeply: more than ${MAX_NESTING} levels`);
+    if (t.value) stack.push([t.value, depth]);
+    if (Array.isArray(t.items)) {
+      for (const item of t.items as Record<string, unknown>[]) {
+        if (item.key) stack.push([item.key, depth + 1]);
+        if (item.value) stack.push([item.value, depth + 1]);
+      }
+    }
+  }
+}
+
 function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
   const type = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
   const text = body.toString('utf8');
@@ -147,12 +187,14 @@ function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml') {
     const trimmed = text.trimStart();
     if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+      checkJsonNesting(text);
       try {
         return parseJson(text);
       } catch {
         // fall through to YAML, which is a superset
       }
     }
+    checkYamlNesting(text);
     try {
       const docs: unknown = yaml().parse(text, { uniqueKeys: true, maxAliasCount: 100, strict: true, logLevel: 'error' });
       // A self-referencing alias (`a: &x [*x]`) parses to a cyclic value no JSON can hold.
@@ -172,6 +214,7 @@ function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
     type === '*/*' ||
     type === ''
   ) {
+    checkJsonNesting(text);
     try {
       return parseJson(text);
     } catch (err) {

@@ -30,6 +30,8 @@ export interface WatchRequest {
   negotiated: Negotiated;
   /** Converts a stored object to the requested version. */
   toRequested: (obj: KObject) => KObject;
+  /** True when toRequested is the identity, so encoded events can be shared between watchers. */
+  sameVersion?: boolean;
   bookmarkIntervalMs?: number;
 }
 
@@ -80,6 +82,18 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     res.write(JSON.stringify(o) + '\n');
   };
 
+  // Plain-object events in the stored version are the same bytes for every watcher: encode
+  // each (event, type) once and share the line (100 watchers then cost one JSON.stringify).
+  const shareable = w.negotiated.as === 'object' && w.sameVersion === true;
+  const emitEvent = (type: string, ev: CachedEvent): void => {
+    if (!shareable) return emit(encode(type, ev.object));
+    if (closed) return;
+    const lines = (ev.encoded ??= {});
+    const line = (lines[type] ??= JSON.stringify({ type, object: ev.object }) + '\n');
+    writeHeader();
+    res.write(line);
+  };
+
   let lastRV = 0;
   const onEvent = (ev: CachedEvent): void => {
     if (exactKey ? ev.key !== prefix : !ev.key.startsWith(prefix)) return;
@@ -87,12 +101,12 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     const now = match(ev.object);
     const before = ev.type === 'ADDED' ? false : match(ev.prev ?? (ev.type === 'DELETED' ? ev.object : undefined));
     if (ev.type === 'DELETED') {
-      if (before || match(ev.object)) emit(encode('DELETED', ev.object));
+      if (before || match(ev.object)) emitEvent('DELETED', ev);
       return;
     }
-    if (now && before) emit(encode('MODIFIED', ev.object));
-    else if (now) emit(encode('ADDED', ev.object));
-    else if (before) emit(encode('DELETED', ev.object));
+    if (now && before) emitEvent('MODIFIED', ev);
+    else if (now) emitEvent('ADDED', ev);
+    else if (before) emitEvent('DELETED', ev);
   };
 
   let stop: (() => void) | undefined;
