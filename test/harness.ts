@@ -62,6 +62,8 @@ export async function startCluster(opts: { store?: 'memory' | 'sqlite'; dir?: st
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       if (o.token !== null) headers.authorization = `Bearer ${o.token ?? cluster.token}`;
       if (o.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      // Node frames GET/DELETE bodies only with an explicit length.
+      if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
       const req = request(
         { host: url.hostname, port: url.port, path, method, headers, ca: cluster.caCertPem },
         (res) => {

@@ -125,7 +125,9 @@ export function fromStoreError(err: unknown, ctx: { resource: string; group: str
       case 'Compacted':
         return errors.gone(`The resourceVersion for the provided list is too old.`);
       case 'FutureRevision':
-        return new StatusError(504, 'Timeout', `Too large resource version: ${(err as { requested?: number }).requested}`, { retryAfterSeconds: 1 });
+        // kube answers 504 Timeout here; a resourceVersion from the future is the client's
+        // mistake on a single consistent store, so kubelite says so with a 400 (no 5xx for bad input).
+        return errors.badRequest(`Too large resource version: ${(err as { requested?: number }).requested}, current: ${(err as { current?: number }).current}`);
       case 'Unavailable':
         return errors.unavailable(err.message);
     }

@@ -118,6 +118,12 @@ export class ApiServer {
     try {
       url = new URL(req.url ?? '/', 'https://kubelite');
     } catch {
+      // Authentication comes before routing: an unauthenticated client learns nothing about paths.
+      if (!this.authenticated(req)) {
+        req.resume();
+        send(res, 401, errors.unauthorized().toStatus());
+        return;
+      }
       throw errors.badRequest('malformed request URL');
     }
     const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;

@@ -25,6 +25,11 @@ describe('request parsing rejects hostile input with 400', () => {
     { name: 'a cyclic alias in an apply patch', run: () => decodeBody(Buffer.from('spec: &s {x: *s}'), 'application/apply-patch+yaml'), message: /contains itself/ },
     { name: 'JSON nested deeper than the limit', run: () => decodeBody(Buffer.from(nested(MAX_NESTING + 1)), 'application/json'), message: /nested too deeply/ },
     { name: 'deep arrays', run: () => decodeBody(Buffer.from('['.repeat(1500) + ']'.repeat(1500)), 'application/merge-patch+json'), message: /nested too deeply/ },
+    // Past ~5000 levels the YAML composer overflowed the stack and V8 aborted the process.
+    { name: 'deep YAML block sequences', run: () => decodeBody(Buffer.from('- '.repeat(6000) + 'x'), 'application/apply-patch+yaml'), message: /nested too deeply/ },
+    { name: 'deep YAML flow collections after a non-JSON start', run: () => decodeBody(Buffer.from('[[[x' + '['.repeat(8000)), 'application/yaml'), message: /nested too deeply/ },
+    { name: 'deep JSON inside a YAML body', run: () => decodeBody(Buffer.from('['.repeat(20000) + ']'.repeat(20000)), 'application/apply-patch+yaml'), message: /nested too deeply/ },
+    { name: 'unterminated deep JSON', run: () => decodeBody(Buffer.from('{"a":'.repeat(20000)), 'application/json'), message: /nested too deeply/ },
     { name: 'a deep JSON patch value', run: () => checkBodyNesting(Buffer.from(`[{"op":"add","path":"/a","value":${nested(MAX_NESTING)}}]`)), message: /nested too deeply/ },
     { name: 'a malformed percent escape in the path', run: () => parseApiPath('/api/v1/namespaces/%ZZ/configmaps'), message: /malformed request URL/ },
     { name: 'a truncated percent escape', run: () => parseApiPath('/api/v1/namespaces/default/configmaps/%E0%A4%A'), message: /malformed request URL/ },
@@ -36,6 +41,10 @@ describe('request parsing rejects hostile input with 400', () => {
     assert.ok(decodeBody(Buffer.from(nested(MAX_NESTING)), 'application/json').value);
     assert.deepEqual(decodeBody(Buffer.from('a: &x [1]\nb: *x'), 'application/yaml').value, { a: [1], b: [1] });
     checkBodyNesting(Buffer.from('not json'));
+    // Brackets inside strings are not nesting.
+    const brackets = '['.repeat(5000);
+    assert.deepEqual(decodeBody(Buffer.from(JSON.stringify({ data: { a: brackets, 'b"[': '\\"[' } })), 'application/json').value, { data: { a: brackets, 'b"[': '\\"[' } });
+    assert.deepEqual(decodeBody(Buffer.from(`data:\n  a: "${brackets}"\n`), 'application/yaml').value, { data: { a: brackets } });
     assert.equal(queryInt(new URLSearchParams('limit=9007199254740991'), 'limit'), 9007199254740991);
     assert.deepEqual(parseApiPath('/api/v1/namespaces/a%2Fb/configmaps'), {
       type: 'resource',

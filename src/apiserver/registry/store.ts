@@ -145,7 +145,7 @@ export class ResourceStore {
       if (opts.resourceVersionMatch === 'Exact') revision = rv;
       else {
         const cur = await this.deps.backend.currentRevision();
-        if (rv > cur) throw new StatusError(504, 'Timeout', `Too large resource version: ${rv}, current: ${cur}`, { retryAfterSeconds: 1 });
+        if (rv > cur) throw errors.badRequest(`Too large resource version: ${rv}, current: ${cur}`);
       }
     } else if (opts.resourceVersionMatch === 'Exact') {
       throw errors.badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "" or "0"');
