@@ -108,6 +108,19 @@ export const obj = (properties: Record<string, Schema>, o: Opts<ObjectSchema> = 
 export const ref = (name: string, o: Opts<RefSchema> = {}): RefSchema => ({ type: 'ref', ref: name, ...o });
 export const any = (o: Opts<AnySchema> = {}): AnySchema => ({ type: 'any', ...o });
 
+/** A list replaced as a whole (x-kubernetes-list-type: atomic). */
+export const atomicList = (items: Schema, o: Opts<ArraySchema> = {}): ArraySchema => arr(items, { listType: 'atomic', ...o });
+/**
+ * A list merged element-wise by `key` in strategic merge patch and server-side apply: the
+ * common `patchStrategy: merge` + `listType: map` shape (options override, e.g. listMapKeys).
+ */
+export const mergeList = (items: Schema, key: string, o: Opts<ArraySchema> = {}): ArraySchema =>
+  arr(items, { listType: 'map', listMapKeys: [key], patchStrategy: 'merge', patchMergeKey: key, ...o });
+
+export const CORE_V1 = 'io.k8s.api.core.v1';
+/** Reference to a core/v1 definition by its short name. */
+export const coreRef = (name: string, o: Opts<RefSchema> = {}): RefSchema => ref(`${CORE_V1}.${name}`, o);
+
 /** Well-known apimachinery definitions, referenced by name as Kubernetes does. */
 export const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 export const objectMeta = (o: Opts<RefSchema> = {}): RefSchema => ref(`${META}.ObjectMeta`, o);

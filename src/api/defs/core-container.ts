@@ -18,23 +18,19 @@ import {
   map,
   obj,
   quantity,
-  ref,
   str,
   time,
-  type ArraySchema,
   type Definitions,
-  type RefSchema,
   type Schema,
+  atomicList,
+  coreRef,
+  CORE_V1,
+  mergeList,
 } from '../schema.js';
 
-const PKG = 'io.k8s.api.core.v1';
-/** Reference to another core/v1 definition by its short name. */
-const v1 = (name: string): RefSchema => ref(`${PKG}.${name}`);
-/** A list replaced as a whole by strategic merge patch. */
-const atomic = (items: Schema): ArraySchema => arr(items, { listType: 'atomic' });
-/** A list merged element-wise by `key` (the common `patchStrategy: merge` + `listType: map` shape). */
-const keyedBy = (items: Schema, key: string, listMapKeys: string[] = [key]): ArraySchema =>
-  arr(items, { listType: 'map', listMapKeys, patchStrategy: 'merge', patchMergeKey: key });
+const PKG = CORE_V1;
+const v1 = coreRef;
+const atomic = atomicList;
 
 /**
  * Fields shared verbatim by Container and EphemeralContainer. Upstream keeps them as two separate
@@ -43,14 +39,14 @@ const keyedBy = (items: Schema, key: string, listMapKeys: string[] = [key]): Arr
 const containerFields = (): Record<string, Schema> => ({
   args: atomic(str()),
   command: atomic(str()),
-  env: keyedBy(v1('EnvVar'), 'name'),
+  env: mergeList(v1('EnvVar'), 'name'),
   envFrom: atomic(v1('EnvFromSource')),
   image: str(),
   imagePullPolicy: str(),
   lifecycle: v1('Lifecycle'),
   livenessProbe: v1('Probe'),
   name: str(),
-  ports: keyedBy(v1('ContainerPort'), 'containerPort', ['containerPort', 'protocol']),
+  ports: mergeList(v1('ContainerPort'), 'containerPort', { listMapKeys: ['containerPort', 'protocol'] }),
   readinessProbe: v1('Probe'),
   resizePolicy: atomic(v1('ContainerResizePolicy')),
   resources: v1('ResourceRequirements'),
@@ -63,8 +59,8 @@ const containerFields = (): Record<string, Schema> => ({
   terminationMessagePath: str(),
   terminationMessagePolicy: str(),
   tty: bool(),
-  volumeDevices: keyedBy(v1('VolumeDevice'), 'devicePath'),
-  volumeMounts: keyedBy(v1('VolumeMount'), 'mountPath'),
+  volumeDevices: mergeList(v1('VolumeDevice'), 'devicePath'),
+  volumeMounts: mergeList(v1('VolumeMount'), 'mountPath'),
   workingDir: str(),
 });
 
@@ -206,7 +202,7 @@ export const defs: Definitions = group(PKG, {
   ContainerStatus: obj(
     {
       allocatedResources: map(quantity()),
-      allocatedResourcesStatus: keyedBy(v1('ResourceStatus'), 'name'),
+      allocatedResourcesStatus: mergeList(v1('ResourceStatus'), 'name'),
       containerID: str(),
       image: str(),
       imageID: str(),
@@ -219,7 +215,7 @@ export const defs: Definitions = group(PKG, {
       state: v1('ContainerState'),
       stopSignal: str(),
       user: v1('ContainerUser'),
-      volumeMounts: keyedBy(v1('VolumeMountStatus'), 'mountPath'),
+      volumeMounts: mergeList(v1('VolumeMountStatus'), 'mountPath'),
     },
     { required: ['name', 'ready', 'restartCount', 'image', 'imageID'] },
   ),

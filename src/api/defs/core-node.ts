@@ -13,23 +13,22 @@ import {
   map,
   obj,
   quantity,
-  ref,
   str,
   time,
   type ArraySchema,
   type Definitions,
-  type RefSchema,
   type Schema,
+  atomicList,
+  coreRef,
+  CORE_V1,
+  mergeList,
 } from '../schema.js';
 
-const PKG = 'io.k8s.api.core.v1';
-/** Reference to another core/v1 definition by its short name. */
-const v1 = (name: string): RefSchema => ref(`${PKG}.${name}`);
-/** A list replaced as a whole by strategic merge patch. */
-const atomic = (items: Schema): ArraySchema => arr(items, { listType: 'atomic' });
+const PKG = CORE_V1;
+const v1 = coreRef;
+const atomic = atomicList;
 /** A status list merged element-wise by its `type` field (conditions, addresses). */
-const byType = (items: Schema): ArraySchema =>
-  arr(items, { listType: 'map', listMapKeys: ['type'], patchStrategy: 'merge', patchMergeKey: 'type' });
+const byType = (items: Schema): ArraySchema => mergeList(items, 'type');
 
 export const defs: Definitions = group(PKG, {
   Node: kindObject({ group: '', version: 'v1', kind: 'Node' }, { spec: v1('NodeSpec'), status: v1('NodeStatus') }),

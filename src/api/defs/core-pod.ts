@@ -20,35 +20,21 @@ import {
   obj,
   objectMeta,
   quantity,
-  ref,
   str,
   time,
-  type ArraySchema,
   type Definitions,
-  type RefSchema,
-  type Schema,
+  atomicList,
+  coreRef,
+  CORE_V1,
+  mergeList,
 } from '../schema.js';
 import { defs as containerDefs } from './core-container.js';
 import { defs as nodeDefs } from './core-node.js';
 import { defs as volumeDefs } from './core-volume.js';
 
-const PKG = 'io.k8s.api.core.v1';
-/** Reference to another core/v1 definition by its short name. */
-const v1 = (name: string): RefSchema => ref(`${PKG}.${name}`);
-/** A list replaced as a whole by strategic merge patch. */
-const atomic = (items: Schema): ArraySchema => arr(items, { listType: 'atomic' });
-/** A list merged element-wise by `key` (the common `patchStrategy: merge` + `listType: map` shape). */
-const keyedBy = (
-  items: Schema,
-  key: string,
-  o: { listMapKeys?: string[]; patchStrategy?: string } = {},
-): ArraySchema =>
-  arr(items, {
-    listType: 'map',
-    listMapKeys: o.listMapKeys ?? [key],
-    patchStrategy: o.patchStrategy ?? 'merge',
-    patchMergeKey: key,
-  });
+const PKG = CORE_V1;
+const v1 = coreRef;
+const atomic = atomicList;
 
 /** Pod-level definitions only (without the container/volume/node modules). */
 export const podDefs: Definitions = group(PKG, {
@@ -66,20 +52,20 @@ export const podDefs: Definitions = group(PKG, {
       activeDeadlineSeconds: int64(),
       affinity: v1('Affinity'),
       automountServiceAccountToken: bool(),
-      containers: keyedBy(v1('Container'), 'name'),
+      containers: mergeList(v1('Container'), 'name'),
       dnsConfig: v1('PodDNSConfig'),
       dnsPolicy: str(),
       enableServiceLinks: bool(),
-      ephemeralContainers: keyedBy(v1('EphemeralContainer'), 'name'),
-      hostAliases: keyedBy(v1('HostAlias'), 'ip'),
+      ephemeralContainers: mergeList(v1('EphemeralContainer'), 'name'),
+      hostAliases: mergeList(v1('HostAlias'), 'ip'),
       hostIPC: bool(),
       hostNetwork: bool(),
       hostPID: bool(),
       hostUsers: bool(),
       hostname: str(),
       hostnameOverride: str(),
-      imagePullSecrets: keyedBy(v1('LocalObjectReference'), 'name'),
-      initContainers: keyedBy(v1('Container'), 'name'),
+      imagePullSecrets: mergeList(v1('LocalObjectReference'), 'name'),
+      initContainers: mergeList(v1('Container'), 'name'),
       nodeName: str(),
       nodeSelector: map(str(), { mapType: 'atomic' }),
       os: v1('PodOS'),
@@ -88,12 +74,12 @@ export const podDefs: Definitions = group(PKG, {
       priority: int32(),
       priorityClassName: str(),
       readinessGates: atomic(v1('PodReadinessGate')),
-      resourceClaims: keyedBy(v1('PodResourceClaim'), 'name', { patchStrategy: 'merge,retainKeys' }),
+      resourceClaims: mergeList(v1('PodResourceClaim'), 'name', { patchStrategy: 'merge,retainKeys' }),
       resources: v1('ResourceRequirements'),
       restartPolicy: str(),
       runtimeClassName: str(),
       schedulerName: str(),
-      schedulingGates: keyedBy(v1('PodSchedulingGate'), 'name'),
+      schedulingGates: mergeList(v1('PodSchedulingGate'), 'name'),
       schedulingGroup: v1('PodSchedulingGroup'),
       securityContext: v1('PodSecurityContext'),
       serviceAccount: str({ description: 'Deprecated alias of serviceAccountName.' }),
@@ -103,11 +89,11 @@ export const podDefs: Definitions = group(PKG, {
       subdomain: str(),
       terminationGracePeriodSeconds: int64(),
       tolerations: atomic(v1('Toleration')),
-      topologySpreadConstraints: keyedBy(v1('TopologySpreadConstraint'), 'topologyKey', {
+      topologySpreadConstraints: mergeList(v1('TopologySpreadConstraint'), 'topologyKey', {
         listMapKeys: ['topologyKey', 'whenUnsatisfiable'],
       }),
       // retainKeys: a patch that switches a volume's source drops the previous source field.
-      volumes: keyedBy(v1('Volume'), 'name', { patchStrategy: 'merge,retainKeys' }),
+      volumes: mergeList(v1('Volume'), 'name', { patchStrategy: 'merge,retainKeys' }),
     },
     { required: ['containers'] },
   ),
@@ -229,7 +215,7 @@ export const podDefs: Definitions = group(PKG, {
   // --- status --------------------------------------------------------------------------------
   PodStatus: obj({
     allocatedResources: map(quantity()),
-    conditions: keyedBy(v1('PodCondition'), 'type'),
+    conditions: mergeList(v1('PodCondition'), 'type'),
     containerStatuses: atomic(v1('ContainerStatus')),
     ephemeralContainerStatuses: atomic(v1('ContainerStatus')),
     extendedResourceClaimStatus: v1('PodExtendedResourceClaimStatus'),
@@ -243,11 +229,11 @@ export const podDefs: Definitions = group(PKG, {
     observedGeneration: int64(),
     phase: str(),
     podIP: str(),
-    podIPs: keyedBy(v1('PodIP'), 'ip'),
+    podIPs: mergeList(v1('PodIP'), 'ip'),
     qosClass: str(),
     reason: str(),
     resize: str(),
-    resourceClaimStatuses: keyedBy(v1('PodResourceClaimStatus'), 'name', { patchStrategy: 'merge,retainKeys' }),
+    resourceClaimStatuses: mergeList(v1('PodResourceClaimStatus'), 'name', { patchStrategy: 'merge,retainKeys' }),
     resources: v1('ResourceRequirements'),
     startTime: time(),
   }),

@@ -17,21 +17,20 @@ import {
   obj,
   objectMeta,
   quantity,
-  ref,
   str,
   time,
   kindObject,
-  type ArraySchema,
   type Definitions,
   type RefSchema,
   type Schema,
+  atomicList,
+  coreRef,
+  CORE_V1,
 } from '../schema.js';
 
-const PKG = 'io.k8s.api.core.v1';
-/** Reference to another core/v1 definition by its short name. */
-const v1 = (name: string): RefSchema => ref(`${PKG}.${name}`);
-/** A list replaced as a whole by strategic merge patch. */
-const atomic = (items: Schema): ArraySchema => arr(items, { listType: 'atomic' });
+const PKG = CORE_V1;
+const v1 = coreRef;
+const atomic = atomicList;
 const localRef = (): RefSchema => v1('LocalObjectReference');
 
 /**

@@ -10,9 +10,7 @@
 import {
   type ArraySchema,
   type Definitions,
-  type RefSchema,
   type Schema,
-  arr,
   bool,
   bytes,
   enumOf,
@@ -28,16 +26,17 @@ import {
   str,
   time,
   META,
+  atomicList,
+  coreRef,
+  CORE_V1,
+  mergeList,
 } from '../schema.js';
 
-const PKG = 'io.k8s.api.core.v1';
-const v1 = (name: string, o: { description?: string } = {}): RefSchema => ref(`${PKG}.${name}`, o);
+const PKG = CORE_V1;
+const v1 = coreRef;
 const gvk = (kind: string): { group: string; version: string; kind: string } => ({ group: '', version: 'v1', kind });
-const atomic = (items: Schema, description?: string): ArraySchema =>
-  arr(items, description ? { listType: 'atomic', description } : { listType: 'atomic' });
-/** A list merged element-wise by `key` in strategic merge patch and server-side apply. */
-const keyed = (items: Schema, key: string, o: { listMapKeys?: string[]; description?: string } = {}): ArraySchema =>
-  arr(items, { listType: 'map', listMapKeys: o.listMapKeys ?? [key], patchStrategy: 'merge', patchMergeKey: key, ...(o.description ? { description: o.description } : {}) });
+const atomic = (items: Schema, description?: string): ArraySchema => atomicList(items, description ? { description } : {});
+const keyed = mergeList;
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
