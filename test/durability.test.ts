@@ -89,10 +89,14 @@ describe('durability', () => {
     children.push(second.child);
     const list = await call(second.port, dir, 'GET', '/api/v1/namespaces/default/configmaps');
     assert.equal(list.status, 200);
-    const names = new Set((JSON.parse(list.body).items as { metadata: { name: string } }[]).map((i) => i.metadata.name));
+    const items = JSON.parse(list.body).items as { metadata: { name: string; uid?: string }; data?: { i?: string } }[];
+    const names = new Set(items.map((i) => i.metadata.name));
     const lost = acked.filter((n) => !names.has(n));
     assert.ok(acked.length >= 300);
     assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged creates lost`);
+    // No partial objects: every stored object (acknowledged or not) is whole.
+    const partial = items.filter((o) => !o.metadata.uid || o.data?.i !== o.metadata.name.split('-')[2]);
+    assert.deepEqual(partial.map((o) => o.metadata.name), [], 'every object is complete');
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.once('exit', r));
   });
