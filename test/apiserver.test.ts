@@ -197,6 +197,17 @@ describe('API server semantics', () => {
     } while (cont);
     assert.deepEqual(names, ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
     assert.equal(pages, 3);
+    // Paging across all namespaces: continue tokens carry "namespace/name".
+    const all: string[] = [];
+    let token = '';
+    do {
+      const l = (await c.http('GET', `/api/v1/configmaps?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`)).json<Obj>();
+      assert.ok(l.items, JSON.stringify(l));
+      all.push(...l.items.map((i: Obj) => `${i.metadata.namespace}/${i.metadata.name}`));
+      token = l.metadata.continue ?? '';
+    } while (token);
+    const direct = (await c.http('GET', '/api/v1/configmaps')).json<Obj>().items.map((i: Obj) => `${i.metadata.namespace}/${i.metadata.name}`);
+    assert.deepEqual(all, direct);
     const odd = await c.http('GET', '/api/v1/namespaces/paging/configmaps?labelSelector=' + encodeURIComponent('parity in (odd)'));
     assert.deepEqual(odd.json<Obj>().items.map((i: Obj) => i.metadata.name), ['p1', 'p3', 'p5']);
     const byName = await c.http('GET', '/api/v1/configmaps?fieldSelector=' + encodeURIComponent('metadata.name=p2,metadata.namespace=paging'));

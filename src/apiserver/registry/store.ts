@@ -77,7 +77,9 @@ function encodeContinue(rv: number, lastKey: string, prefix: string): string {
 function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || t.start.includes('/')) throw new Error('bad');
+    // Across namespaces the start key is "ns/name"; like kube, refuse only keys that climb out of the prefix.
+    const escapes = typeof t.start === 'string' && t.start.split('/').some((seg) => seg === '..' || seg === '.');
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string' || escapes) throw new Error('bad');
     return t;
   } catch {
     throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
