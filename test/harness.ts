@@ -33,12 +33,13 @@ export interface HttpResult {
 export const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 export const NO_KUBECTL = hasKubectl ? false : 'kubectl is not installed: skipping tests that drive the real kubectl';
 
-export async function startCluster(opts: { store?: 'memory' | 'sqlite'; dir?: string } = {}): Promise<TestCluster> {
+/** `storeUrl` (e.g. `etcd://127.0.0.1:2379`) is passed to `up` verbatim and wins over `store`. */
+export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl?: string; dir?: string } = {}): Promise<TestCluster> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kubelite-test-'));
   const cluster = await up({
     dataDir: dir,
     listen: '127.0.0.1:0',
-    store: opts.store === 'memory' ? 'memory://' : undefined,
+    store: opts.storeUrl ?? (opts.store === 'memory' ? 'memory://' : undefined),
     serviceCIDR: '10.96.0.0/12',
     bookmarkIntervalMs: 300,
   });

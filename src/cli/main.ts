@@ -4,6 +4,8 @@
 import { parseArgs } from 'node:util';
 import { up } from './up.js';
 import { LockError } from './lock.js';
+import { backupCommand } from './backup.js';
+import { restoreCommand } from './restore.js';
 
 const USAGE = `usage: kubelite <command> [flags]
 
@@ -11,8 +13,17 @@ commands:
   up        run a cluster in the foreground
             --data-dir DIR        state, PKI and kubeconfig (default ./.kubelite)
             --listen HOST:PORT    API server address (default 127.0.0.1:6443)
-            --store URL           memory://, sqlite://PATH (default sqlite://DIR/state.db)
+            --store URL           memory://, sqlite://PATH (default sqlite://DIR/state.db),
+                                  etcd://HOST:PORT[,HOST:PORT...][?prefix=P&ca=F&cert=F&key=F]
             --service-cidr CIDR   ClusterIP range (default 10.96.0.0/12)
+  backup    write a consistent snapshot of every object (safe while the cluster serves)
+            --out FILE            the backup file (gzip'd JSON lines, mode 0600)
+            --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
+            --data-dir DIR        cluster data dir, to find its kubeconfig (default ./.kubelite)
+  restore   restore FILE into a stopped cluster's (empty) store
+            --store URL           target store (default sqlite://DIR/state.db)
+            --data-dir DIR        cluster data dir, locked while restoring (default ./.kubelite)
+            --force               replace the contents of a non-empty store
   version   print the version
 `;
 
@@ -26,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('kubelite 0.1.0 (Kubernetes v1.32 API)\n');
     return 0;
   }
+  if (cmd === 'backup') return backupCommand(rest);
+  if (cmd === 'restore') return restoreCommand(rest);
   if (cmd !== 'up') {
     process.stderr.write(`kubelite: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
     return 2;

@@ -62,3 +62,8 @@ export function sqlitePathFromUrl(url: URL): string {
 
 registerBackend('memory', () => openMemoryBackend());
 registerBackend('sqlite', (url) => openSqliteBackend(sqlitePathFromUrl(url)));
+// Loaded on first use so a sqlite/memory start never pays for the gRPC client.
+registerBackend('etcd', async (url) => {
+  const { openEtcdBackend, parseEtcdUrl } = await import('./etcd.js');
+  return openEtcdBackend(parseEtcdUrl(rawUrl(url)));
+});

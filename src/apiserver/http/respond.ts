@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { yaml } from '../../util/lazy.js';
 import { StatusError, errors } from '../errors.js';
+import { UnavailableError } from '../../storage/errors.js';
 
 export type Representation = 'object' | 'table' | 'metadata';
 
@@ -73,6 +74,9 @@ export function send(
 }
 
 export function sendError(res: ServerResponse, err: unknown, opts: { warnings?: string[] } = {}): void {
+  // A store outage that reached here without passing fromStoreError (e.g. the namespace check
+  // before a create) is still an outage, 503, not a bug.
+  if (err instanceof UnavailableError) err = errors.unavailable(err.message);
   const se = err instanceof StatusError ? err : errors.internal(err instanceof Error ? err.message : String(err));
   if (!(err instanceof StatusError)) {
     // An unexpected error is a bug; log it (never request bodies: they may hold secrets).

@@ -1,6 +1,8 @@
 /**
- * Storage keys: `/registry/<group or core>/<plural>/[<namespace>/]<name>`. A trailing slash on
- * every prefix keeps `pods/default/` from matching `pods/default2/...`.
+ * Storage keys in kube-apiserver's layout: `/registry/<resource prefix>/[<namespace>/]<name>`,
+ * where the prefix is the plural resource name except for the few kinds kube keeps elsewhere
+ * (`services/specs`, `services/endpoints`, `minions`, `ingress`). A trailing slash on every
+ * prefix keeps `pods/default/` from matching `pods/default2/...`.
  */
 import type { ResourceInfo } from '../../api/resources.js';
 
@@ -17,8 +19,16 @@ export function storageOf(res: ResourceInfo): StorageLocation {
   return { group: res.group, plural: res.plural, namespaced: res.namespaced };
 }
 
+/** Where kube-apiserver keeps resources whose etcd prefix is not their plural name. */
+const KUBE_PREFIXES: Record<string, string> = {
+  '/services': 'services/specs',
+  '/endpoints': 'services/endpoints',
+  '/nodes': 'minions',
+  'networking.k8s.io/ingresses': 'ingress',
+};
+
 function base(loc: StorageLocation): string {
-  return `${ROOT}${loc.group || 'core'}/${loc.plural}/`;
+  return `${ROOT}${KUBE_PREFIXES[`${loc.group}/${loc.plural}`] ?? loc.plural}/`;
 }
 
 export function objectKey(loc: StorageLocation, ns: string | undefined, name: string): string {
