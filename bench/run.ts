@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --no-build        use the existing dist/ (built if missing) instead of rebuilding
- *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss
+ *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd
  *   --readme          also replace the "## Benchmarks" section of README.md with the summary
  *   --out FILE        results file (default bench/results/apiserver.md)
  */
@@ -22,8 +22,9 @@ import { run as throughput } from './throughput.js';
 import { run as fixedrate } from './fixedrate.js';
 import { run as watch } from './watch.js';
 import { run as rss } from './rss.js';
+import { run as etcd } from './etcd.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 
@@ -91,6 +92,17 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
         ]);
       }
     }
+  }
+  if (r.etcd && r.etcd.metrics['etcd.share.16'] !== undefined) {
+    const m = r.etcd.metrics;
+    rows.push([
+      'Creates/s on etcd:// (single member), 16 clients, vs raw etcd put',
+      '≥ 50% of raw put',
+      `etcd:// ${int(m['etcd.create.16.rps'])}/s = ${(m['etcd.share.16'] * 100).toFixed(0)}% of raw put ${int(m['raw.put.16.rps'])}/s`,
+      '—',
+      '—',
+      met(m['etcd.share.16'] >= 0.5),
+    ]);
   }
   if (r.rss) {
     const m = r.rss.metrics;

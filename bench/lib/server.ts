@@ -107,9 +107,18 @@ function waitReady(child: ChildProcess): Promise<{ url: string; kubeconfig: stri
   });
 }
 
-export async function startServer(store: StoreKind, opts: { dataDir?: string } = {}): Promise<ServerProcess> {
+/** What startServer can run on: the built-in stores, or an etcd named by `storeUrl`. */
+export type ServerStore = StoreKind | 'etcd';
+
+/**
+ * Starts the built CLI on `store`. For `etcd`, `opts.storeUrl` (e.g. `etcd://127.0.0.1:2379`)
+ * is required and passed as `--store`; the data dir then only holds the PKI and kubeconfig.
+ */
+export async function startServer(store: ServerStore, opts: { dataDir?: string; storeUrl?: string } = {}): Promise<ServerProcess> {
+  if (store === 'etcd' && !opts.storeUrl) throw new Error('startServer("etcd") needs opts.storeUrl');
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `kubelite-bench-${store}-`));
-  const child = spawn(process.execPath, cliArgs(store, dataDir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = store === 'etcd' ? [CLI, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--store', opts.storeUrl as string] : cliArgs(store, dataDir);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const { url, kubeconfig } = await waitReady(child);
   // Keep draining output so the child never blocks on a full pipe.
   child.stdout!.resume();

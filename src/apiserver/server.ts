@@ -12,6 +12,7 @@ import { errors, StatusError } from './errors.js';
 import { Registry } from './registry/index.js';
 import type { KindPlugins } from './registry/strategy.js';
 import { WatchCache } from './watchcache.js';
+import { LocalInformer } from '../client/informer.js';
 import { ROOT } from './registry/keys.js';
 import { parseApiPath } from './http/request.js';
 import { send, sendError } from './http/respond.js';
@@ -53,6 +54,7 @@ export class ApiServer {
   private readonly tokenBufs: Buffer[];
   private ready = false;
   private readonly sockets = new Set<import('node:net').Socket>();
+  private namespaces?: LocalInformer;
 
   constructor(private readonly opts: ApiServerOptions) {
     const now = opts.now ?? (() => new Date());
@@ -65,6 +67,10 @@ export class ApiServer {
   /** Starts the watch cache and listens. Resolves with the bound address. */
   async listen(): Promise<AddressInfo> {
     await this.cache.start();
+    const nsStore = this.registry.must('', 'namespaces');
+    this.namespaces = new LocalInformer([nsStore], this.cache, {});
+    await this.namespaces.start();
+    this.registry.useNamespaceCache((name) => this.namespaces?.get(nsStore.key(undefined, name)));
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err) => sendError(res, err));
     };
@@ -97,6 +103,7 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.ready = false;
+    this.namespaces?.close();
     this.cache.close();
     if (this.server) {
       const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));

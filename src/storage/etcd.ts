@@ -118,10 +118,26 @@ export class EtcdBackend implements Backend {
     const res = await this.txn({
       compare: [{ key: k, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }],
       success: [{ request_put: { key: k, value: Buffer.from(value, 'utf8') } }],
-      failure: [],
+      failure: [{ request_range: { key: k } }],
     });
-    if (!res.succeeded) throw new KeyExistsError(key);
+    if (!res.succeeded) {
+      const mine = this.ownEarlierWrite(res, value);
+      if (mine !== undefined) return mine;
+      throw new KeyExistsError(key);
+    }
     return Number(res.header.revision);
+  }
+
+  /**
+   * The etcd3 client re-sends a request whose reply was lost (a timeout, a leader change). If
+   * the first attempt had committed, the retry's precondition fails against our own write; the
+   * key then holds exactly the bytes we sent (API objects carry a uid and timestamps, so equal
+   * bytes mean this write). Returns that write's revision, or undefined for a real conflict.
+   */
+  private ownEarlierWrite(res: ITxnResponse, value: string): number | undefined {
+    const cur = res.responses[0]?.response_range?.kvs?.[0];
+    if (cur && Buffer.from(cur.value).toString('utf8') === value) return Number(cur.mod_revision);
+    return undefined;
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<number> {
@@ -131,7 +147,12 @@ export class EtcdBackend implements Backend {
       success: [{ request_put: { key: k, value: Buffer.from(value, 'utf8') } }],
       failure: [{ request_range: { key: k } }],
     });
-    if (!res.succeeded) throw this.writeFailure(key, res);
+    if (!res.succeeded) {
+      const cur = res.responses[0]?.response_range?.kvs?.[0];
+      const mine = cur && Number(cur.mod_revision) > expectedRevision ? this.ownEarlierWrite(res, value) : undefined;
+      if (mine !== undefined) return mine;
+      throw this.writeFailure(key, res);
+    }
     return Number(res.header.revision);
   }
 

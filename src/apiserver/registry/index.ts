@@ -5,6 +5,7 @@
 import type { Backend } from '../../storage/types.js';
 import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
 import { errors } from '../errors.js';
+import type { KObject } from '../../api/types.js';
 import { ResourceStore } from './store.js';
 import { GenericStrategy, NamespaceStrategy, PodStrategy, ServiceStrategy, type KindPlugins, type KindStrategy } from './strategy.js';
 
@@ -54,11 +55,25 @@ export class Registry {
     return this.opts.backend;
   }
 
+  private namespaceCache?: (name: string) => KObject | undefined;
+
+  /**
+   * Serves namespace checks from an informer's cache (as kube's NamespaceLifecycle admission
+   * does), saving a store read per create; a miss still reads the store, so a namespace created
+   * a moment ago is never refused.
+   */
+  useNamespaceCache(lookup: (name: string) => KObject | undefined): void {
+    this.namespaceCache = lookup;
+  }
+
   private async checkNamespace(ns: string): Promise<void> {
-    const nsStore = this.must('', 'namespaces');
-    const kv = await this.opts.backend.get(nsStore.key(undefined, ns));
-    if (!kv) throw errors.notFound('namespaces', '', ns);
-    const obj = JSON.parse(kv.value) as { metadata?: { deletionTimestamp?: string } };
+    let obj: KObject | undefined = this.namespaceCache?.(ns);
+    if (!obj) {
+      const nsStore = this.must('', 'namespaces');
+      const kv = await this.opts.backend.get(nsStore.key(undefined, ns));
+      if (!kv) throw errors.notFound('namespaces', '', ns);
+      obj = JSON.parse(kv.value) as KObject;
+    }
     if (obj.metadata?.deletionTimestamp) {
       throw errors.forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
     }
