@@ -17,18 +17,9 @@
  * Generated once from the upstream struct tags and cross-checked against generated.proto; the
  * coverage test in decode.test.ts fails when a schema gains a field without a tag here.
  */
+import { AS1, AS2, APPS, COORD, CORE, DISC, EVENTS, META, NET, POLICY } from './packages.js';
 export type ProtoTag = number | readonly number[];
 
-const CORE = 'io.k8s.api.core.v1.';
-const APPS = 'io.k8s.api.apps.v1.';
-const NET = 'io.k8s.api.networking.v1.';
-const AS1 = 'io.k8s.api.autoscaling.v1.';
-const AS2 = 'io.k8s.api.autoscaling.v2.';
-const POLICY = 'io.k8s.api.policy.v1.';
-const DISC = 'io.k8s.api.discovery.v1.';
-const EVENTS = 'io.k8s.api.events.v1.';
-const COORD = 'io.k8s.api.coordination.v1.';
-const META = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
 
 export const PROTO_TAGS: Record<string, Record<string, ProtoTag>> = {
   [META + 'ObjectMeta']: { name: 1, generateName: 2, namespace: 3, selfLink: 4, uid: 5, resourceVersion: 6, generation: 7, creationTimestamp: 8, deletionTimestamp: 9, deletionGracePeriodSeconds: 10, labels: 11, annotations: 12, ownerReferences: 13, finalizers: 14, managedFields: 17 },

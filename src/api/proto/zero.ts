@@ -9,16 +9,7 @@
  *
  * Generated alongside tags.ts from the upstream Go struct definitions.
  */
-const CORE = 'io.k8s.api.core.v1.';
-const APPS = 'io.k8s.api.apps.v1.';
-const NET = 'io.k8s.api.networking.v1.';
-const AS1 = 'io.k8s.api.autoscaling.v1.';
-const AS2 = 'io.k8s.api.autoscaling.v2.';
-const POLICY = 'io.k8s.api.policy.v1.';
-const DISC = 'io.k8s.api.discovery.v1.';
-const EVENTS = 'io.k8s.api.events.v1.';
-const COORD = 'io.k8s.api.coordination.v1.';
-const META = 'io.k8s.apimachinery.pkg.apis.meta.v1.';
+import { AS1, AS2, APPS, COORD, CORE, DISC, EVENTS, META, NET, POLICY } from './packages.js';
 
 export const PROTO_KEEP_ZERO: Record<string, string> = {
   [META + 'ObjectMeta']: 'deletionGracePeriodSeconds',
