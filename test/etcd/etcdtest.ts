@@ -53,7 +53,15 @@ process.on('exit', () => {
 export interface EtcdStartOptions {
   /** Serve clients over https with this certificate (peers stay plain http on loopback). */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /**
+   * Require client certificates signed by `tls.caFile` (`--client-cert-auth`). This is the
+   * certificate the helper itself presents for its health and status checks.
+   */
+  clientCertAuth?: { certFile: string; keyFile: string };
 }
+
+/** What the helper's own https calls present: the CA, plus a client certificate under mTLS. */
+interface Creds { ca: Buffer; cert?: Buffer; key?: Buffer }
 
 /** A single-member etcd. */
 export function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdCluster> {
@@ -63,7 +71,11 @@ export function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdCluster> {
 /** An n-member etcd cluster on loopback. */
 export async function startEtcdCluster(n: number, opts: EtcdStartOptions = {}): Promise<EtcdCluster> {
   const scheme = opts.tls ? 'https' : 'http';
-  const ca = opts.tls ? readFileSync(opts.tls.caFile) : undefined;
+  if (opts.clientCertAuth && !opts.tls) throw new Error('clientCertAuth needs tls');
+  const client = opts.clientCertAuth;
+  const ca: Creds | undefined = opts.tls
+    ? { ca: readFileSync(opts.tls.caFile), ...(client ? { cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) } : {}) }
+    : undefined;
   if (!etcdAvailable) throw new Error('etcd is not on PATH');
   const root = mkdtempSync(join(tmpdir(), 'kubelite-etcd-'));
   const ports = await freePorts(2 * n);
@@ -84,6 +96,7 @@ export async function startEtcdCluster(n: number, opts: EtcdStartOptions = {}): 
       '--listen-client-urls', `${scheme}://127.0.0.1:${m.clientPort}`,
       '--advertise-client-urls', `${scheme}://127.0.0.1:${m.clientPort}`,
       ...(opts.tls ? ['--cert-file', opts.tls.certFile, '--key-file', opts.tls.keyFile] : []),
+      ...(opts.tls && client ? ['--client-cert-auth', `--trusted-ca-file=${opts.tls.caFile}`] : []),
       '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
       '--initial-cluster', initialCluster,
@@ -164,7 +177,7 @@ async function killMember(m: Member, signal: NodeJS.Signals): Promise<void> {
 }
 
 /** Waits until the member answers a quorum-backed health check (it has a leader). */
-async function waitHealthy(m: Member, ca: Buffer | undefined, ms = 20_000): Promise<void> {
+async function waitHealthy(m: Member, ca: Creds | undefined, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (!m.proc) throw new Error(`etcd ${m.name} exited during startup:\n${m.log}`);
@@ -180,14 +193,14 @@ async function waitHealthy(m: Member, ca: Buffer | undefined, ms = 20_000): Prom
 interface StatusResponse { header?: { member_id?: string }; leader?: string }
 
 /** Maintenance.Status through etcd's JSON gateway (we have no etcdctl). */
-async function status(port: number, ca: Buffer | undefined): Promise<StatusResponse> {
+async function status(port: number, ca: Creds | undefined): Promise<StatusResponse> {
   return (await call(port, ca, 'POST', '/v3/maintenance/status', '{}')) as StatusResponse;
 }
 
 /** A JSON request to a member's client port (https when `ca` is given), 1 s timeout. */
-function call(port: number, ca: Buffer | undefined, method: string, path: string, body?: string): Promise<unknown> {
+function call(port: number, ca: Creds | undefined, method: string, path: string, body?: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const opts = { host: '127.0.0.1', port, method, path, timeout: 1000, ...(ca ? { ca } : {}) };
+    const opts = { host: '127.0.0.1', port, method, path, timeout: 1000, ...ca };
     const req = (ca ? httpsRequest : httpRequest)(opts, (res) => {
       let data = '';
       res.on('data', (d: Buffer) => { data += d.toString(); });
