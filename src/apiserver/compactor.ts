@@ -7,11 +7,19 @@ import type { Backend } from '../storage/types.js';
 
 export interface Compactor {
   stop(): void;
+  /** Runs one compaction step now (what the timer does each interval). */
+  tick(): Promise<void>;
 }
 
 export function startCompactor(
   backend: Backend,
-  opts: { intervalMs?: number; onError?: (err: unknown) => void; compact?: (revision: number) => Promise<void> } = {},
+  opts: {
+    intervalMs?: number;
+    onError?: (err: unknown) => void;
+    compact?: (revision: number) => Promise<void>;
+    /** The timer (injected so tests drive ticks themselves). */
+    every?: (fn: () => void, ms: number) => () => void;
+  } = {},
 ): Compactor {
   const compact = opts.compact ?? ((rev: number): Promise<void> => backend.compact(rev));
   let previous = 0;
@@ -24,8 +32,14 @@ export function startCompactor(
       opts.onError?.(err);
     }
   };
-  const t = setInterval(() => void tick(), opts.intervalMs ?? 5 * 60_000);
-  t.unref();
-  void tick();
-  return { stop: () => clearInterval(t) };
+  const every =
+    opts.every ??
+    ((fn: () => void, ms: number): (() => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      return () => clearInterval(t);
+    });
+  const stop = every(() => void tick(), opts.intervalMs ?? 5 * 60_000);
+  const first = tick();
+  return { stop, tick: () => first.then(tick) };
 }
