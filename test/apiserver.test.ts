@@ -300,6 +300,15 @@ describe('API server semantics', () => {
     assert.equal((await c.http('GET', '/api/v1/namespaces/doomed/configmaps')).json<Obj>().items.length, 0);
   });
 
+  it('crafted values that cannot be printed with String() still get a Status, not a 500', async () => {
+    const kind = await c.http('DELETE', '/api/v1/namespaces/default/configmaps', { body: '{"kind":{"toString":{"toString":1}}}' });
+    assert.equal(kind.status, 400, kind.body);
+    const pp = await c.http('DELETE', '/api/v1/namespaces/default/configmaps/x', { body: '{"propagationPolicy":{"toString":1}}' });
+    assert.equal(pp.status, 422, pp.body);
+    const pre = await c.http('DELETE', '/api/v1/namespaces/default/services/kubernetes', { body: '{"preconditions":{"uid":{"toString":1}}}' });
+    assert.equal(pre.status, 409, pre.body);
+  });
+
   it('dryRun=All validates without storing', async () => {
     const r = await c.http('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', { body: cm('dry') });
     assert.equal(r.status, 201);

@@ -69,6 +69,19 @@ export class StatusError extends Error {
   }
 }
 
+/**
+ * A client-supplied value for an error message. `String(v)` can throw on crafted JSON (an
+ * object whose `toString` is not a function), so anything but a string is printed as JSON.
+ */
+export function shown(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return '<unprintable>';
+  }
+}
+
 /** qualified resource as kube prints it: "services", "deployments.apps". */
 export function qualified(resource: string, group: string): string {
   return group ? `${resource}.${group}` : resource;

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, findResource, RESOURCES, type ResourceInfo } from '../../api/resources.js';
 import type { KObject } from '../../api/types.js';
 import { clone, isObject } from '../../api/types.js';
-import { errors, StatusError } from '../errors.js';
+import { errors, shown, StatusError } from '../errors.js';
 import type { Registry } from '../registry/index.js';
 import type { DeleteOptions, ResourceStore } from '../registry/store.js';
 import type { WriteContext } from '../registry/strategy.js';
@@ -367,7 +367,7 @@ async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
     const decoded = decodeBody(body, ctx.req.headers['content-type'] ?? 'application/json');
     if (!isObject(decoded.value)) throw errors.badRequest('DeleteOptions must be an object');
     const v = decoded.value as Record<string, unknown>;
-    if (v.kind !== undefined && v.kind !== 'DeleteOptions') throw errors.badRequest(`the kind in the data (${String(v.kind)}) does not match the expected kind (DeleteOptions)`);
+    if (v.kind !== undefined && v.kind !== 'DeleteOptions') throw errors.badRequest(`the kind in the data (${shown(v.kind)}) does not match the expected kind (DeleteOptions)`);
     opts = v as DeleteOptions;
     if (Array.isArray((v as { dryRun?: unknown }).dryRun) && ((v as { dryRun: unknown[] }).dryRun).length) ctx.q.set('dryRun', 'All');
   }
@@ -378,7 +378,7 @@ async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   if (ctx.q.has('orphanDependents')) opts.orphanDependents = queryFlag(ctx.q, 'orphanDependents');
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
     throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [
-      { reason: 'FieldValueNotSupported', message: `Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`, field: 'propagationPolicy' },
+      { reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(shown(opts.propagationPolicy))}: supported values: "Foreground", "Background", "Orphan"`, field: 'propagationPolicy' },
     ]);
   }
   if (opts.gracePeriodSeconds !== undefined && (typeof opts.gracePeriodSeconds !== 'number' || !Number.isInteger(opts.gracePeriodSeconds))) {
@@ -386,7 +386,7 @@ async function deleteOptions(ctx: Ctx): Promise<DeleteOptions> {
   }
   if (opts.propagationPolicy && opts.orphanDependents !== undefined) {
     throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [
-      { reason: 'FieldValueInvalid', message: `Invalid value: "${opts.propagationPolicy}": orphanDependents and deletionPropagation cannot be both set`, field: 'propagationPolicy' },
+      { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(shown(opts.propagationPolicy))}: orphanDependents and deletionPropagation cannot be both set`, field: 'propagationPolicy' },
     ]);
   }
   return opts;

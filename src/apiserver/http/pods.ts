@@ -4,7 +4,7 @@
  */
 import type { KObject } from '../../api/types.js';
 import { isObject } from '../../api/types.js';
-import { errors, StatusError } from '../errors.js';
+import { errors, shown, StatusError } from '../errors.js';
 import { rfc3339 } from '../registry/store.js';
 import { decodeBody, readBody } from './request.js';
 import { send } from './respond.js';
@@ -17,7 +17,7 @@ async function bind(ctx: Ctx, podName: string, binding: Record<string, unknown>)
     throw errors.invalid('Binding', '', podName, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
   }
   if (target.kind && target.kind !== 'Node') {
-    throw errors.invalid('Binding', '', podName, [{ reason: 'FieldValueNotSupported', message: `Unsupported value: "${target.kind}": supported values: "Node"`, field: 'target.kind' }]);
+    throw errors.invalid('Binding', '', podName, [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(shown(target.kind))}: supported values: "Node"`, field: 'target.kind' }]);
   }
   const wctx = writeContext(ctx, { subresource: 'binding' });
   await ctx.store.guaranteedUpdate(ns, podName, (live) => {

@@ -4,7 +4,7 @@
  */
 import type { KObject } from '../../api/types.js';
 import { isObject } from '../../api/types.js';
-import { errors } from '../errors.js';
+import { errors, shown } from '../errors.js';
 import { decodeBody, readBody } from './request.js';
 import { send } from './respond.js';
 import { writeContext, type Ctx } from './handlers.js';
@@ -82,7 +82,7 @@ export async function handleScale(ctx: Ctx, method: string): Promise<void> {
       if (method === 'PUT') {
         if (!isObject(body)) throw errors.badRequest('Scale in version "v1" cannot be handled as a Scale: body must be an object');
         next = body as KObject;
-        if (next.kind !== undefined && next.kind !== 'Scale') throw errors.badRequest(`the kind in the data (${String(next.kind)}) does not match the expected kind (Scale)`);
+        if (next.kind !== undefined && next.kind !== 'Scale') throw errors.badRequest(`the kind in the data (${shown(next.kind)}) does not match the expected kind (Scale)`);
       } else {
         next = ctx.deps.plugins.patch(ctx.info, contentType, current, raw, { manager: wctx.manager, force: false, now: wctx.now, defName: SCALE_DEF, subresource: 'scale', name }).object;
       }

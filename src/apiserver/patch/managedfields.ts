@@ -14,6 +14,7 @@ import { FieldSet, peField } from './fieldpath.js';
 import { deref } from './schemaview.js';
 import { compare, toFieldSet } from './typed.js';
 import { clone, isObject, type JsonObject } from './util.js';
+import { shown } from '../errors.js';
 
 export interface ManagedFieldsEntry {
   manager: string;
@@ -91,8 +92,8 @@ export function decodeManagedFields(entries: unknown): Managed {
   for (const raw of entries) {
     if (!isObject(raw)) throw new Error('managedFields entries must be objects');
     const operation = raw.operation;
-    if (operation !== 'Apply' && operation !== 'Update') throw new Error(`operation must be Apply or Update, got ${String(operation)}`);
-    if (raw.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType "${String(raw.fieldsType ?? '')}"`);
+    if (operation !== 'Apply' && operation !== 'Update') throw new Error(`operation must be Apply or Update, got ${shown(operation)}`);
+    if (raw.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType "${shown(raw.fieldsType ?? '')}"`);
     const st: ManagerState = {
       manager: typeof raw.manager === 'string' ? raw.manager : '',
       operation,

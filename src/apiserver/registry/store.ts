@@ -12,7 +12,7 @@ import { ConflictError, NotFoundError, StoreError } from '../../storage/errors.j
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { KObject, ManagedFieldsEntry } from '../../api/types.js';
 import { clone, isObject } from '../../api/types.js';
-import { errors, fromStoreError, StatusError } from '../errors.js';
+import { errors, fromStoreError, shown, StatusError } from '../errors.js';
 import { listPrefix, objectKey, storageOf, type StorageLocation } from './keys.js';
 import type { KindStrategy, Reservation, WriteContext } from './strategy.js';
 
@@ -408,14 +408,14 @@ export class ResourceStore {
       const live = decode(kv);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== live.metadata.uid) {
-        throw errors.conflict(this.res.plural, this.res.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${live.metadata.uid}`);
+        throw errors.conflict(this.res.plural, this.res.group, name, `Precondition failed: UID in precondition: ${shown(pre.uid)}, UID in object meta: ${live.metadata.uid}`);
       }
       if (pre?.resourceVersion && pre.resourceVersion !== live.metadata.resourceVersion) {
         throw errors.conflict(
           this.res.plural,
           this.res.group,
           name,
-          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${live.metadata.resourceVersion}`,
+          `Precondition failed: ResourceVersion in precondition: ${shown(pre.resourceVersion)}, ResourceVersion in object meta: ${live.metadata.resourceVersion}`,
         );
       }
       const next = clone(live);

@@ -4,7 +4,7 @@
  * Kinds without a printer get kube's default table convertor (Name, Created At).
  */
 import type { ResourceInfo } from '../../api/resources.js';
-import { errors } from '../errors.js';
+import { errors, shown } from '../errors.js';
 import { type Obj, type Printer, type TableColumnDefinition, type TableRowCondition, NAME_DESC, col, nameOf } from './common.js';
 import { corePrinters } from './core.js';
 import { podPrinter } from './pods.js';
@@ -99,7 +99,7 @@ export function buildTable(resource: Pick<ResourceInfo, 'group' | 'plural'>, obj
   const now = opts.now ?? new Date();
   const include = opts.includeObject ?? 'Metadata';
   if (include !== 'None' && include !== 'Metadata' && include !== 'Object') {
-    throw errors.badRequest(`unrecognized includeObject value: "${String(include)}"`);
+    throw errors.badRequest(`unrecognized includeObject value: "${shown(include)}"`);
   }
   const printer = printerFor(resource);
   const rows = objs.map((obj): TableRow => {
