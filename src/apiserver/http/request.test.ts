@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusError } from '../errors.js';
-import { checkBodyNesting, decodeBody, MAX_NESTING, parseApiPath, queryInt } from './request.js';
+import { checkBodyNesting, decodeBody, MAX_NESTING, nonJsonValue, parseApiPath, queryInt } from './request.js';
 
 function badRequest(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -51,4 +51,19 @@ describe('request parsing rejects hostile input with 400', () => {
       path: { group: '', version: 'v1', namespace: 'a/b', plural: 'configmaps', name: undefined, subresource: undefined, legacyWatch: false },
     });
   });
+});
+
+describe('YAML bodies hold only what JSON can', () => {
+  for (const text of ['!!binary AAA', 'a: !!binary AAA', 'a: !!timestamp 2001-12-14', 'a: !!set {x}', 'a: .inf']) {
+    it(`refuses or flattens ${JSON.stringify(text)} without a non-JSON value`, () => {
+      let value: unknown;
+      try {
+        value = decodeBody(Buffer.from(text), 'application/yaml').value;
+      } catch (err) {
+        assert.equal((err as { code?: number }).code, 400);
+        return;
+      }
+      assert.equal(nonJsonValue(value), undefined, JSON.stringify(value));
+    });
+  }
 });

@@ -196,9 +196,12 @@ function parseBody(body: Buffer, contentType: string | undefined): DecodedBody {
     }
     checkYamlNesting(text);
     try {
-      const docs: unknown = yaml().parse(text, { uniqueKeys: true, maxAliasCount: 100, strict: true, logLevel: 'error' });
+      // The YAML 1.2 core schema: only what JSON can hold (no !!binary, !!set, !!timestamp...).
+      const docs: unknown = yaml().parse(text, { schema: 'core', uniqueKeys: true, maxAliasCount: 100, strict: true, logLevel: 'error' });
       // A self-referencing alias (`a: &x [*x]`) parses to a cyclic value no JSON can hold.
       if (isCyclic(docs)) throw new Error('anchor value contains itself');
+      const bad = nonJsonValue(docs);
+      if (bad) throw new Error(`cannot unmarshal ${bad} into a JSON value`);
       return { value: docs, duplicates: [] };
     } catch (err) {
       const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -240,6 +243,31 @@ export function isCyclic(value: unknown, ancestors: Set<object> = new Set()): bo
   for (const v of Object.values(value)) if (isCyclic(v, ancestors)) return true;
   ancestors.delete(value);
   return false;
+}
+
+/** The type of the first value in v that is not plain JSON (a Uint8Array, Map, Date...), or undefined. */
+export function nonJsonValue(v: unknown): string | undefined {
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    if (x === null || typeof x === 'string' || typeof x === 'boolean') continue;
+    if (typeof x === 'number') {
+      if (!Number.isFinite(x)) return 'a non-finite number';
+      continue;
+    }
+    if (Array.isArray(x)) {
+      stack.push(...x);
+      continue;
+    }
+    if (typeof x === 'object') {
+      const proto = Object.getPrototypeOf(x);
+      if (proto !== Object.prototype && proto !== null) return (x as object).constructor?.name ?? 'an object';
+      stack.push(...Object.values(x as object));
+      continue;
+    }
+    return typeof x;
+  }
+  return undefined;
 }
 
 export function queryFlag(q: URLSearchParams, name: string): boolean {

@@ -63,7 +63,7 @@ export function decodeApplyBody(body: Buffer | string): JsonObject {
   const text = bodyText(body);
   let v: unknown;
   try {
-    v = text.trim() === '' ? {} : yaml().parse(text);
+    v = text.trim() === '' ? {} : yaml().parse(text, { schema: 'core', uniqueKeys: true, maxAliasCount: 100, logLevel: 'error' });
   } catch (e) {
     throw errors.badRequest(`error decoding YAML: ${e instanceof Error ? e.message : String(e)}`);
   }
