@@ -5,7 +5,7 @@
 import type { KObject } from '../../api/types.js';
 import { isObject } from '../../api/types.js';
 import { errors, shown, StatusError } from '../errors.js';
-import { rfc3339 } from '../registry/store.js';
+import { bindPod } from '../registry/binding.js';
 import { decodeBody, readBody } from './request.js';
 import { send } from './respond.js';
 import { writeContext, type Ctx } from './handlers.js';
@@ -19,22 +19,7 @@ async function bind(ctx: Ctx, podName: string, binding: Record<string, unknown>)
   if (target.kind && target.kind !== 'Node') {
     throw errors.invalid('Binding', '', podName, [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(shown(target.kind))}: supported values: "Node"`, field: 'target.kind' }]);
   }
-  const wctx = writeContext(ctx, { subresource: 'binding' });
-  await ctx.store.guaranteedUpdate(ns, podName, (live) => {
-    if (!live) throw errors.notFound('pods', '', podName);
-    const spec = (live.spec ?? {}) as { nodeName?: string };
-    if (live.metadata.deletionTimestamp) throw errors.conflict('pods', '', podName, 'pod is being deleted, cannot be assigned to a host');
-    if (spec.nodeName) throw errors.conflict('pods', '', podName, `pod ${podName} is already assigned to node "${spec.nodeName}"`);
-    spec.nodeName = target.name;
-    live.spec = spec;
-    const status = (live.status ?? {}) as { conditions?: Record<string, unknown>[] };
-    const conds = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
-    conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(wctx.now) });
-    status.conditions = conds;
-    live.status = status;
-    delete live.metadata.resourceVersion;
-    return live;
-  }, { ...wctx, subresource: 'binding' });
+  await bindPod(ctx.store, { namespace: ns ?? '', name: podName, nodeName: target.name }, writeContext(ctx, { subresource: 'binding' }));
   send(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 

@@ -166,6 +166,19 @@ export class NamespaceStrategy extends GenericStrategy {
 }
 
 export class PodStrategy extends GenericStrategy {
+  /**
+   * pods/binding writes spec.nodeName and the PodScheduled condition itself (BindingREST):
+   * neither the ordinary pod-update rules (spec.nodeName is immutable there) nor the
+   * keep-old-status rule apply to it; the binding code did its own checks.
+   */
+  override prepareForUpdate(obj: KObject, old: KObject, ctx: WriteContext): void {
+    if (ctx.subresource === 'binding') return;
+    super.prepareForUpdate(obj, old, ctx);
+  }
+  override validateUpdate(obj: KObject, old: KObject, ctx: WriteContext): void {
+    if (ctx.subresource === 'binding') return;
+    super.validateUpdate(obj, old, ctx);
+  }
   override prepareForCreate(obj: KObject, ctx: WriteContext): void {
     super.prepareForCreate(obj, ctx);
     if (!isObject(obj.status)) obj.status = { phase: 'Pending', qosClass: qosClass(obj) };
