@@ -23,8 +23,9 @@ import { run as fixedrate } from './fixedrate.js';
 import { run as watch } from './watch.js';
 import { run as rss } from './rss.js';
 import { run as etcd } from './etcd.js';
+import { run as controllers } from './controllers.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 
@@ -102,6 +103,27 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
       '—',
       '—',
       met(m['etcd.share.16'] >= 0.5),
+    ]);
+  }
+  if (r.controllers) {
+    const m = r.controllers.metrics;
+    for (const [key, label] of [['one', '1 Service x 1,000 pods'], ['many', '1,000 Services x 10 pods']] as const) {
+      rows.push([
+        `Pod Ready → EndpointSlice, ${label}, 1,000 flips/s (p50 / p99)`,
+        'p99 < 100 ms',
+        `${ms(m[`sqlite.${key}.p50`])} / ${ms(m[`sqlite.${key}.p99`])} ms`,
+        `${ms(m[`memory.${key}.p50`])} / ${ms(m[`memory.${key}.p99`])} ms`,
+        `p99 ${ratio(m[`sqlite.${key}.p99`], m[`memory.${key}.p99`])}`,
+        `sqlite ${met(m[`sqlite.${key}.p99`] < 100)}, memory ${met(m[`memory.${key}.p99`] < 100)}`,
+      ]);
+    }
+    rows.push([
+      'Deployment 0 → 1,000 ready pods (fake nodes)',
+      '< 10 s',
+      `${ms(m['sqlite.scale.ms'])} ms`,
+      `${ms(m['memory.scale.ms'])} ms`,
+      ratio(m['sqlite.scale.ms'], m['memory.scale.ms']),
+      `sqlite ${met(m['sqlite.scale.ms'] < 10_000)}, memory ${met(m['memory.scale.ms'] < 10_000)}`,
     ]);
   }
   if (r.rss) {

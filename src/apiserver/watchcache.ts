@@ -25,6 +25,11 @@ export interface Subscriber {
   /** Only events with revision > fromRevision are delivered. */
   fromRevision: number;
   onEvent(ev: CachedEvent): void;
+  /**
+   * The cache lost its store watch and restarted from the current revision, so events may be
+   * missing: the subscriber is dropped and must list again (the in-process 410 Gone).
+   */
+  onReset?(): void;
 }
 
 /** Decodes a store event into an API event, stamping resourceVersion from the revision. */
@@ -62,15 +67,39 @@ export class WatchCache {
 
   async start(): Promise<void> {
     this.startRevision = await this.backend.currentRevision();
-    this.latest = this.startRevision;
+    this.latest = Math.max(this.latest, this.startRevision);
     this.stop = this.backend.watch(this.opts.prefix, {
       fromRevision: this.startRevision,
       onEvent: (ev) => this.push(decodeEvent(ev)),
-      onError: (err) => {
-        // The store watch can only fail on compaction below our start, which we never do.
-        process.emitWarning(`watch cache stopped: ${err.message}`);
-      },
+      onError: (err) => void this.reset(err),
     });
+  }
+
+  /**
+   * The store watch failed (e.g. compacted past it after a long partition): start again from
+   * the current revision and tell every subscriber to relist, rather than go silent.
+   */
+  private async reset(err: Error): Promise<void> {
+    process.emitWarning(`watch cache restarting after its store watch failed: ${err.message}`);
+    this.stop?.();
+    this.events = [];
+    const subs = [...this.subs];
+    this.subs.clear();
+    for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.start();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    for (const s of subs) {
+      try {
+        s.onReset?.();
+      } catch {
+        // a subscriber's failure to relist is its own
+      }
+    }
   }
 
   /** The oldest revision a subscriber may resume from using only the cache. */
@@ -137,7 +166,10 @@ export class WatchCache {
     if (revision > this.startRevision) this.startRevision = Math.min(revision, this.latest);
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     this.stop?.();
     this.subs.clear();
   }

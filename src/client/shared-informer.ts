@@ -139,7 +139,12 @@ export class SharedInformer {
     for (const [key, obj] of fresh) this.upsert(key, obj);
     this.lastRevision = rev;
     const prefix = store.prefix();
-    const unsub = this.deps.cache.subscribe({ prefix, fromRevision: rev, onEvent: (ev) => this.onEvent(ev) });
+    const unsub = this.deps.cache.subscribe({
+      prefix,
+      fromRevision: rev,
+      onEvent: (ev) => this.onEvent(ev),
+      onReset: () => void this.relistSoon(),
+    });
     if (!unsub) {
       // The cache no longer holds our revision (410 Gone in-process): list again shortly.
       const clock = this.deps.clock ?? realClock;
@@ -147,6 +152,19 @@ export class SharedInformer {
       return this.relist();
     }
     this.unsubscribe = unsub;
+  }
+
+  /** Relists after the cache reset, retrying while the store is unreachable. */
+  private async relistSoon(): Promise<void> {
+    const clock = this.deps.clock ?? realClock;
+    for (let delay = 50; !this.closed; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.relist();
+        return;
+      } catch {
+        await new Promise<void>((r) => clock.setTimeout(r, delay));
+      }
+    }
   }
 
   private onEvent(ev: CachedEvent): void {

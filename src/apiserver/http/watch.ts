@@ -148,7 +148,15 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   }
 
   if (closed) return;
-  stop = deps.cache.subscribe({ prefix, fromRevision, onEvent });
+  stop = deps.cache.subscribe({
+    prefix,
+    fromRevision,
+    onEvent,
+    onReset: () => {
+      emit({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the watch cache was reset; list again', reason: 'Expired', code: 410 } });
+      cleanup();
+    },
+  });
   if (!stop) {
     // Older than the cache's window: replay from the store, which knows compaction.
     stop = w.store.backend.watch(prefix, {
