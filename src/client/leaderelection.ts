@@ -109,7 +109,8 @@ export class LeaderElector {
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;
     if (!(this.leaseMs > this.renewDeadlineMs)) throw new Error('leaseDuration must be greater than renewDeadline');
-    if (!(this.renewDeadlineMs > this.retryMs * (opts.jitterFactor ?? 1.2) * 0) || this.retryMs <= 0) throw new Error('retryPeriod must be positive');
+    if (!(this.retryMs > 0)) throw new Error('retryPeriod must be positive');
+    if (!(this.renewDeadlineMs > this.retryMs * (opts.jitterFactor ?? 1.2))) throw new Error('renewDeadline must be greater than retryPeriod * jitterFactor');
   }
 
   /** Starts campaigning (the first attempt is immediate). Idempotent. */

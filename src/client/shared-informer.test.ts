@@ -16,7 +16,7 @@ function breakable(inner: Backend): { backend: Backend; drop(on: boolean): void;
   const errs: ((e: Error) => void)[] = [];
   const backend = Object.create(inner) as Backend;
   backend.watch = (prefix: string, opts: WatchOptions) => {
-    errs.push(opts.onError);
+    if (opts.onError) errs.push(opts.onError);
     return inner.watch(prefix, { ...opts, onEvent: (ev) => { if (!dropping) opts.onEvent(ev); } });
   };
   return { backend, drop: (on) => (dropping = on), fail: () => errs.shift()?.(new Error('mvcc: required revision has been compacted')) };
@@ -70,7 +70,7 @@ describe('SharedInformer', () => {
     assert.deepEqual(inf.byIndex('app', 'y').map(keyOf), ['a/one']);
     assert.deepEqual(inf.byIndex('app', 'x'), []);
     assert.deepEqual(inf.list('a').map(keyOf), ['a/one']);
-    assert.equal(inf.getBy('a', 'one')?.data?.k, 'v');
+    assert.equal((inf.getBy("a", "one")?.data as Record<string, string>).k, "v");
     const late: string[] = [];
     inf.addHandlers({ onAdd: (o) => late.push(keyOf(o)) });
     assert.deepEqual(late, ['a/one']);

@@ -176,7 +176,20 @@ export function validateStatefulSetSpec(specIn: unknown, path = 'spec'): StatusC
   if (asObj(asObj(spec.template).spec).activeDeadlineSeconds !== undefined) {
     out.push(fe.forbidden(child(path, 'template.spec.activeDeadlineSeconds'), 'activeDeadlineSeconds in StatefulSet is not Supported'));
   }
+  out.push(...refuseVolumeClaimTemplates(spec.volumeClaimTemplates, child(path, 'volumeClaimTemplates')));
   return out;
+}
+
+/** The message a StatefulSet with volumeClaimTemplates is refused with (create and update). */
+export const VOLUME_CLAIM_TEMPLATES_UNSUPPORTED = 'persistent volumes are not supported by kubelite yet, so volumeClaimTemplates must be empty';
+
+/**
+ * kubelite-specific: there are no PersistentVolumes (nor a PVC controller) yet, so a StatefulSet
+ * asking for per-pod claims could never start its pods. Refusing it up front with a 422 tells the
+ * user at `kubectl apply` time instead of leaving pods Pending forever.
+ */
+function refuseVolumeClaimTemplates(v: unknown, path: string): StatusCause[] {
+  return Array.isArray(v) && v.length > 0 ? [fe.forbidden(path, VOLUME_CLAIM_TEMPLATES_UNSUPPORTED)] : [];
 }
 
 export function validateStatefulSet(s: Obj): StatusCause[] {
