@@ -84,6 +84,7 @@ export const RESOURCES: ResourceInfo[] = [
     subresources: ['status', 'scale'],
     generation: true,
   }),
+  r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', { pkg: 'io.k8s.api.apps.v1' }),
   r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', { pkg: 'io.k8s.api.discovery.v1' }),
   r('networking.k8s.io', 'v1', 'Ingress', 'ingresses', { pkg: 'io.k8s.api.networking.v1', shortNames: ['ing'], subresources: ['status'], generation: true }),
   r('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { pkg: 'io.k8s.api.networking.v1', namespaced: false, generation: true }),

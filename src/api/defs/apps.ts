@@ -117,6 +117,16 @@ export const defs: Definitions = group(PKG, {
   ),
   ReplicaSetCondition: obj(conditionFields(), { required: ['type', 'status'] }),
 
+  ControllerRevision: kindObject(
+    gv('ControllerRevision'),
+    {
+      data: ref('io.k8s.apimachinery.pkg.runtime.RawExtension', { description: 'The serialized state.' }),
+      revision: int64({ description: 'The revision of the state in data.' }),
+    },
+    { required: ['revision'] },
+  ),
+  ControllerRevisionList: listObject(gv('ControllerRevisionList'), `${PKG}.ControllerRevision`),
+
   StatefulSet: kindObject(gv('StatefulSet'), {
     spec: ref(`${PKG}.StatefulSetSpec`),
     status: ref(`${PKG}.StatefulSetStatus`),

@@ -84,6 +84,20 @@ const statefulSetPrinter: Printer = {
   },
 };
 
+/** kube's ControllerRevision columns: the controlling owner as `kind.group/name`, the revision number. */
+const controllerRevisionPrinter: Printer = {
+  columns: [nameCol(), col('Controller', 'string', 'Controller of the object.'), col('Revision', 'integer', 'Revision of the ControllerRevision.'), ageCol()],
+  row(cr, now) {
+    const owner = ((cr.metadata?.ownerReferences ?? []) as Obj[]).find((r) => r.controller === true);
+    let controller = '<none>';
+    if (owner) {
+      const group = String(owner.apiVersion ?? '').includes('/') ? String(owner.apiVersion).split('/')[0] : '';
+      controller = `${String(owner.kind ?? '').toLowerCase()}${group ? `.${group}` : ''}/${str(owner.name)}`;
+    }
+    return [nameOf(cr), controller, int(cr.revision), age(cr, now)];
+  },
+};
+
 // ---------------------------------------------------------------- autoscaling
 
 /** Metric spec/status pairs in autoscaling/v2 form; v1 objects are converted the way kube does. */
@@ -288,6 +302,7 @@ export const workloadPrinters: Record<string, Printer> = {
   'apps/deployments': deploymentPrinter,
   'apps/replicasets': replicaSetPrinter,
   'apps/statefulsets': statefulSetPrinter,
+  'apps/controllerrevisions': controllerRevisionPrinter,
   'autoscaling/horizontalpodautoscalers': hpaPrinter,
   'policy/poddisruptionbudgets': pdbPrinter,
   'networking.k8s.io/ingresses': ingressPrinter,
