@@ -3,14 +3,15 @@
  * prints `kubelite ready: export KUBECONFIG=<path>` once it serves. SIGINT/SIGTERM stop it
  * cleanly (in-flight requests end, the store closes, the lock is released).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { defaultIdentity } from '../client/leaderelection.js';
 import { resolve, join } from 'node:path';
 import { openBackend } from '../storage/registry.js';
 import { ApiServer } from '../apiserver/server.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/auth/certs.js';
 import { httpPlugins, kindPlugins, serviceStrategies } from '../apiserver/wiring.js';
 import { bootstrap } from '../apiserver/bootstrap.js';
-import { startControllers } from '../controllers/index.js';
+import { startControllerManager, type ControllerManager, type LeaderElectionTimings } from '../controllers/index.js';
 import { acquireLock } from './lock.js';
 import { startCompactor } from '../apiserver/compactor.js';
 
@@ -23,6 +24,12 @@ export interface UpOptions {
   quiet?: boolean;
   /** How often watches with allowWatchBookmarks get a BOOKMARK (default 10 s; tests use less). */
   bookmarkIntervalMs?: number;
+  /** Lease timings for the controller manager's leader elections (defaults 15 s / 10 s / 2 s). */
+  leaderElection?: LeaderElectionTimings;
+  /** false: run no controllers at all (default true). */
+  controllers?: boolean;
+  /** holderIdentity in the leader-election leases (default: kept in DATA_DIR/identity, see memberIdentity). */
+  identity?: string;
 }
 
 export interface RunningCluster {
@@ -31,6 +38,8 @@ export interface RunningCluster {
   url: string;
   token: string;
   caCertPem: string;
+  /** The controller manager (undefined with `controllers: false`). */
+  controllers?: ControllerManager;
   stop(): Promise<void>;
 }
 
@@ -40,6 +49,26 @@ export function parseListen(listen: string): { host: string; port: number } {
   const port = Number(m[3]);
   if (port < 0 || port > 65535) throw new Error(`--listen port out of range: ${port}`);
   return { host: m[1] ?? m[2], port };
+}
+
+/**
+ * This data dir's leader-election identity (`<hostname>_<uuid>`, made once and kept in
+ * DATA_DIR/identity). Stable across restarts so that a kubelite killed while leading gets its
+ * leases back at once when restarted, instead of waiting a lease duration for its own old
+ * record to expire; two control planes never share a data dir (it is locked), so identities
+ * stay unique.
+ */
+export function memberIdentity(dataDir: string): string {
+  const file = join(dataDir, 'identity');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  } catch {
+    /* first start */
+  }
+  const id = defaultIdentity();
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
 }
 
 export async function up(opts: UpOptions): Promise<RunningCluster> {
@@ -67,7 +96,9 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     const url = `https://${hostForUrl}:${addr.port}`;
     await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port });
-    const controllers = startControllers({ registry: server.registry, cache: server.cache });
+    const controllers = opts.controllers === false
+      ? undefined
+      : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity: opts.identity ?? memberIdentity(dataDir), quiet: opts.quiet });
     const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
@@ -78,11 +109,12 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       url,
       token: pki.adminToken,
       caCertPem: pki.caCertPem,
+      controllers,
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
         compactor.stop();
-        await controllers.stop();
+        await controllers?.stop();
         await server.close();
         await backend.close();
         release();

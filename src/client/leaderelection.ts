@@ -91,7 +91,8 @@ export class LeaderElector {
   private gen = 0;
   private timer: unknown;
   private deadlineTimer: unknown;
-  private inflight: Promise<void> = Promise.resolve();
+  /** Attempts and loss handling in flight (a hung store call may overlap a later step). */
+  private readonly inflight = new Set<Promise<void>>();
   private observedKey: string | undefined;
   private observedTime = 0;
   private observedHolder = '';
@@ -130,8 +131,8 @@ export class LeaderElector {
   }
 
   /** Resolves once the attempt in flight (if any) has finished; for tests on a fake clock. */
-  settled(): Promise<void> {
-    return this.inflight;
+  async settled(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight]);
   }
 
   /**
@@ -165,7 +166,7 @@ export class LeaderElector {
     this.halt();
     // An attempt in flight could still write us in as holder after our release; let it land
     // first (bounded, in case the store hangs).
-    await Promise.race([this.inflight, new Promise<void>((r) => this.clock.setTimeout(r, this.retryMs))]);
+    await Promise.race([this.settled(), new Promise<void>((r) => this.clock.setTimeout(r, this.retryMs))]);
     if (!wasLeading) return;
     await this.callStopped();
     if (release && (this.opts.releaseOnCancel ?? true)) await this.release().catch(() => undefined);
@@ -182,8 +183,13 @@ export class LeaderElector {
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       if (gen !== this.gen) return;
-      this.inflight = this.tick(gen);
+      this.track(this.tick(gen));
     }, ms);
+  }
+
+  private track(p: Promise<void>): void {
+    const t = p.finally(() => this.inflight.delete(t));
+    this.inflight.add(t);
   }
 
   private jittered(): number {
@@ -223,7 +229,7 @@ export class LeaderElector {
     const gen = this.gen;
     this.deadlineTimer = this.clock.setTimeout(() => {
       this.deadlineTimer = undefined;
-      if (gen === this.gen && this.state === 'leading') this.inflight = this.lose();
+      if (gen === this.gen && this.state === 'leading') this.track(this.lose());
     }, this.retryMs + this.renewDeadlineMs);
   }
 
