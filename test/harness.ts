@@ -34,7 +34,11 @@ export const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio:
 export const NO_KUBECTL = hasKubectl ? false : 'kubectl is not installed: skipping tests that drive the real kubectl';
 
 /** `storeUrl` (e.g. `etcd://127.0.0.1:2379`) is passed to `up` verbatim and wins over `store`. */
-export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl?: string; dir?: string } = {}): Promise<TestCluster> {
+/**
+ * `controllers: false` runs the API server without kubelite's controller manager, for tests
+ * that start the controllers they exercise themselves.
+ */
+export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl?: string; dir?: string; controllers?: boolean } = {}): Promise<TestCluster> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kubelite-test-'));
   const cluster = await up({
     dataDir: dir,
@@ -42,6 +46,8 @@ export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl
     store: opts.storeUrl ?? (opts.store === 'memory' ? 'memory://' : undefined),
     serviceCIDR: '10.96.0.0/12',
     bookmarkIntervalMs: 300,
+    controllers: opts.controllers,
+    quiet: true,
   });
   const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>
     new Promise((resolve) => {

@@ -103,7 +103,7 @@ describe('LeaderElector', () => {
   let n = 0;
   const world = (): World => new World(client, `test-lease-${++n}`);
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     client = new LocalClient(c.server.registry, { manager: 'leader-election-test' });
   });
   after(async () => {

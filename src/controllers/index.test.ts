@@ -47,9 +47,11 @@ describe('controller manager', () => {
 
   it('runs kube-controller-manager controllers in `up` under its lease', async () => {
     const m = c.controllers!;
-    await until(() => m.running().length === 2);
-    assert.deepEqual(m.leading(), ['kube-controller-manager']);
-    assert.deepEqual(m.running().sort(), ['kube-controller-manager/garbagecollector', 'kube-controller-manager/namespace']);
+    const want = COMPONENTS.flatMap((x) => x.controllers.map((ctl) => `${x.name}/${ctl.name}`)).sort();
+    await until(() => m.running().length === want.length);
+    assert.deepEqual(m.leading().sort(), ['kube-controller-manager', 'kube-scheduler']);
+    assert.deepEqual(m.running().sort(), want);
+    assert.ok(want.includes('kube-controller-manager/namespace') && want.includes('kube-scheduler/scheduler'));
     assert.equal(await holder('kube-controller-manager'), m.identity);
     assert.ok(COMPONENTS.some((x) => x.name === 'kube-scheduler'));
   });

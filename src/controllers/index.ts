@@ -19,6 +19,11 @@ import { realClock, type Clock } from '../client/workqueue.js';
 import { newControllerContext, type Controller, type ControllerContext } from './context.js';
 import { NamespaceController } from './namespace/controller.js';
 import { GarbageCollector } from './garbagecollector/controller.js';
+import { StatefulSetController } from './statefulset/controller.js';
+import { EndpointsController } from './endpoints/controller.js';
+import { EndpointSliceMirroringController } from './endpointslicemirroring/controller.js';
+import { NodeLifecycleController } from './nodelifecycle/controller.js';
+import { Scheduler } from './scheduler/controller.js';
 
 export type { Controller } from './context.js';
 
@@ -39,11 +44,15 @@ export const COMPONENTS: ComponentSpec[] = [
     controllers: [
       { name: 'namespace', make: (ctx) => new NamespaceController(ctx.registry, ctx.cache) },
       { name: 'garbagecollector', make: (ctx) => new GarbageCollector(ctx.registry, ctx.cache) },
+      { name: 'statefulset', make: (ctx) => new StatefulSetController(ctx) },
+      { name: 'endpoints', make: (ctx) => new EndpointsController(ctx) },
+      { name: 'endpointslicemirroring', make: (ctx) => new EndpointSliceMirroringController(ctx) },
+      { name: 'nodelifecycle', make: (ctx) => new NodeLifecycleController(ctx) },
     ],
   },
   {
     name: 'kube-scheduler',
-    controllers: [],
+    controllers: [{ name: 'scheduler', make: (ctx) => new Scheduler(ctx) }],
   },
 ];
 

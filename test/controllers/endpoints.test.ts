@@ -51,7 +51,7 @@ describe('endpoints controller and endpointslice mirroring', () => {
   let mirror: EndpointSliceMirroringController;
 
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     node = new FakeNode({ registry: c.server.registry, cache: c.server.cache }, { name: 'n1' });
     await node.start();
     const ctx = newControllerContext({ registry: c.server.registry, cache: c.server.cache });

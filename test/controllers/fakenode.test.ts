@@ -10,7 +10,7 @@ describe('framework: shared informer, local client, fake node', () => {
   let c: TestCluster;
   let node: FakeNode;
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     node = new FakeNode({ registry: c.server.registry, cache: c.server.cache }, { name: 'n1' });
     await node.start();
   });

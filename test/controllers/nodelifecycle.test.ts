@@ -36,7 +36,7 @@ describe('node lifecycle controller (grace 1.5 s, monitor 200 ms, eviction 2 s)'
   let client: LocalClient;
 
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     const deps = { registry: c.server.registry, cache: c.server.cache };
     client = new LocalClient(c.server.registry, { manager: 'test' });
     n1 = new FakeNode(deps, { name: 'n1', index: 1, leaseRenewMs: 200 });

@@ -61,7 +61,7 @@ describe('scheduler', () => {
   };
 
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     const deps = { registry: c.server.registry, cache: c.server.cache };
     client = new LocalClient(c.server.registry, { manager: 'test' });
     nodes.push(new FakeNode(deps, { name: 'small', index: 0, cpu: '2', labels: { disk: 'ssd' } }));

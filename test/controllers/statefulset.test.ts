@@ -48,7 +48,7 @@ describe('statefulset controller', () => {
   const deletedPods: string[] = [];
 
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     const deps = { registry: c.server.registry, cache: c.server.cache };
     manual = new FakeNode(deps, { name: 'manual', autoReady: false });
     auto = new FakeNode(deps, { name: 'auto', index: 1 });

@@ -52,7 +52,7 @@ describe('NodeLifecycleController on fake time', () => {
   const t0 = Date.parse('2030-01-01T00:00:00Z');
 
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     clock = new FakeClock(t0);
     ctx = newControllerContext({ registry: c.server.registry, cache: c.server.cache }, { clock });
     client = new LocalClient(c.server.registry, { manager: 'test' });
