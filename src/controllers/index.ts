@@ -20,6 +20,8 @@ import { newControllerContext, type Controller, type ControllerContext } from '.
 import { NamespaceController } from './namespace/controller.js';
 import { GarbageCollector } from './garbagecollector/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
+import { ReplicaSetController } from './replicaset/controller.js';
+import { DeploymentController } from './deployment/controller.js';
 import { EndpointsController } from './endpoints/controller.js';
 import { EndpointSliceMirroringController } from './endpointslicemirroring/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
@@ -44,6 +46,8 @@ export const COMPONENTS: ComponentSpec[] = [
     controllers: [
       { name: 'namespace', make: (ctx) => new NamespaceController(ctx.registry, ctx.cache) },
       { name: 'garbagecollector', make: (ctx) => new GarbageCollector(ctx.registry, ctx.cache) },
+      { name: 'deployment', make: (ctx) => new DeploymentController(ctx) },
+      { name: 'replicaset', make: (ctx) => new ReplicaSetController(ctx) },
       { name: 'statefulset', make: (ctx) => new StatefulSetController(ctx) },
       { name: 'endpoints', make: (ctx) => new EndpointsController(ctx) },
       { name: 'endpointslicemirroring', make: (ctx) => new EndpointSliceMirroringController(ctx) },
