@@ -23,6 +23,7 @@ import { StatefulSetController } from './statefulset/controller.js';
 import { ReplicaSetController } from './replicaset/controller.js';
 import { DeploymentController } from './deployment/controller.js';
 import { EndpointsController } from './endpoints/controller.js';
+import { EndpointSliceController } from './endpointslice/controller.js';
 import { EndpointSliceMirroringController } from './endpointslicemirroring/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { Scheduler } from './scheduler/controller.js';
@@ -49,6 +50,7 @@ export const COMPONENTS: ComponentSpec[] = [
       { name: 'deployment', make: (ctx) => new DeploymentController(ctx) },
       { name: 'replicaset', make: (ctx) => new ReplicaSetController(ctx) },
       { name: 'statefulset', make: (ctx) => new StatefulSetController(ctx) },
+      { name: 'endpointslice', make: (ctx) => new EndpointSliceController(ctx) },
       { name: 'endpoints', make: (ctx) => new EndpointsController(ctx) },
       { name: 'endpointslicemirroring', make: (ctx) => new EndpointSliceMirroringController(ctx) },
       { name: 'nodelifecycle', make: (ctx) => new NodeLifecycleController(ctx) },
