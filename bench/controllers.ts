@@ -15,20 +15,39 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { up, type RunningCluster } from '../src/cli/up.js';
+import { pathToFileURL } from 'node:url';
+import type { RunningCluster } from '../src/cli/up.js';
 import type { KObject } from '../src/api/types.js';
-import { LocalClient, PODS, SERVICES, DEPLOYMENTS, NAMESPACES } from '../src/client/client.js';
-import { InformerFactory } from '../src/client/shared-informer.js';
-import { FakeNode } from '../test/fakenode.js';
-import { STORES, type StoreKind } from './lib/server.js';
+import { ensureBuilt, ROOT, STORES, type StoreKind } from './lib/server.js';
 import { int, ms, summarize, table, type Summary } from './lib/stats.js';
 import { isMain, runStandalone, sleep, type Bench, type BenchResult } from './lib/result.js';
+
+/**
+ * The compiled kubelite (dist/), typed as its sources: the numbers are for what `npm start`
+ * runs, not for tsx's on-the-fly transpiled code.
+ */
+async function runtime(): Promise<{
+  up: typeof import('../src/cli/up.js').up;
+  client: typeof import('../src/client/client.js');
+  informers: typeof import('../src/client/shared-informer.js');
+  FakeNode: typeof import('../src/node/fake.js').FakeNode;
+}> {
+  ensureBuilt();
+  const dist = (p: string): string => pathToFileURL(join(ROOT, 'dist', p)).href;
+  return {
+    up: ((await import(dist('cli/up.js'))) as typeof import('../src/cli/up.js')).up,
+    client: (await import(dist('client/client.js'))) as typeof import('../src/client/client.js'),
+    informers: (await import(dist('client/shared-informer.js'))) as typeof import('../src/client/shared-informer.js'),
+    FakeNode: ((await import(dist('node/fake.js'))) as typeof import('../src/node/fake.js')).FakeNode,
+  };
+}
 
 const RATE = 1000;
 const TARGET_P99_MS = 100;
 const TARGET_SCALE_MS = 10_000;
 
 async function cluster(store: StoreKind): Promise<{ c: RunningCluster; dir: string }> {
+  const { up } = await runtime();
   const dir = mkdtempSync(join(tmpdir(), 'kubelite-bench-ctl-'));
   const c = await up({
     dataDir: dir,
@@ -40,6 +59,23 @@ async function cluster(store: StoreKind): Promise<{ c: RunningCluster; dir: stri
   return { c, dir };
 }
 
+/** CPU profile of a phase (KUBELITE_BENCH_PROFILE=file.cpuprofile), for finding where the time goes. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object): Promise<unknown> =>
+    new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async (file: string): Promise<void> => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 async function waitFor(what: string, fn: () => boolean, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!fn()) {
@@ -48,7 +84,10 @@ async function waitFor(what: string, fn: () => boolean, timeoutMs = 120_000): Pr
   }
 }
 
+type FakeNode = InstanceType<typeof import('../src/node/fake.js').FakeNode>;
+
 async function nodes(c: RunningCluster, n: number, opts: { pods: number; autoReady: boolean }): Promise<FakeNode[]> {
+  const { FakeNode } = await runtime();
   const out: FakeNode[] = [];
   for (let i = 0; i < n; i++) {
     const node = new FakeNode({ registry: c.server.registry, cache: c.server.cache }, { name: `bench-node-${i}`, index: i, cpu: '256', memory: '1Ti', pods: String(opts.pods), autoReady: opts.autoReady, workers: 16 });
@@ -69,7 +108,8 @@ interface LatencyResult {
  * services x podsPer not-ready pods (bound round-robin to the nodes), then every pod flipped
  * to Ready at RATE/s; latency = issue of the status write → slice shows the endpoint ready.
  */
-async function endpointLatency(store: StoreKind, shape: { services: number; podsPer: number }, log: (s: string) => void): Promise<LatencyResult> {
+export async function endpointLatency(store: StoreKind, shape: { services: number; podsPer: number }, log: (s: string) => void): Promise<LatencyResult> {
+  const { client: { LocalClient, PODS, SERVICES, NAMESPACES }, informers: { InformerFactory } } = await runtime();
   const { c, dir } = await cluster(store);
   const total = shape.services * shape.podsPer;
   const fake = await nodes(c, 4, { pods: Math.ceil(total / 4) + 10, autoReady: false });
@@ -127,19 +167,35 @@ async function endpointLatency(store: StoreKind, shape: { services: number; pods
     await waitFor('every pod listed not-ready in a slice', () => notReadyListed >= total);
     await sleep(500);
     log(`endpoints/${store}: flipping ${total} pods to Ready at ${RATE}/s`);
+    const profiler = process.env.KUBELITE_BENCH_PROFILE ? await startProfile() : undefined;
+    const writes = new Map<string, number>();
+    const unsubscribe = c.server.cache.subscribe({
+      prefix: '/registry/',
+      fromRevision: c.server.cache.latestRevision(),
+      onEvent: (ev) => {
+        const kind = ev.key.split('/')[2];
+        writes.set(kind, (writes.get(kind) ?? 0) + 1);
+      },
+    });
     const t0 = performance.now();
-    const writes: Promise<void>[] = [];
+    const flips: Promise<void>[] = [];
+    const writeLatencies: number[] = [];
     for (let i = 0; i < total; i++) {
       const due = t0 + (i * 1000) / RATE;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
       const name = `p-${i}`;
       flippedAt.set(name, performance.now());
-      writes.push(fake[i % fake.length].setReady(ns, name, true));
+      const issued = performance.now();
+      flips.push(fake[i % fake.length].setReady(ns, name, true).then(() => void writeLatencies.push(performance.now() - issued)));
     }
-    await Promise.all(writes);
+    await Promise.all(flips);
     const rate = total / ((performance.now() - t0) / 1000);
     await waitFor('every pod ready in a slice', () => readySeen.size >= total, 30_000).catch(() => undefined);
+    await profiler?.(process.env.KUBELITE_BENCH_PROFILE!);
+    unsubscribe?.();
+    log(`endpoints/${store}: pod status write p50 ${ms(summarize(writeLatencies).p50)} ms, p99 ${ms(summarize(writeLatencies).p99)} ms`);
+    log(`endpoints/${store}: writes during the flips: ${[...writes].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     return { latency: summarize(latencies), flips: total, seen: readySeen.size, rate };
   } finally {
     informers.close();
@@ -154,7 +210,8 @@ interface ScaleResult {
   created: number;
 }
 
-async function scaleUp(store: StoreKind, replicas: number, log: (s: string) => void): Promise<ScaleResult> {
+export async function scaleUp(store: StoreKind, replicas: number, log: (s: string) => void): Promise<ScaleResult> {
+  const { client: { LocalClient, PODS, DEPLOYMENTS }, informers: { InformerFactory } } = await runtime();
   const { c, dir } = await cluster(store);
   const fake = await nodes(c, 10, { pods: Math.ceil(replicas / 10) + 50, autoReady: true });
   const client = new LocalClient(c.server.registry, { manager: 'bench' });

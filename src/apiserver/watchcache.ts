@@ -35,20 +35,26 @@ export interface Subscriber {
 /** Decodes a store event into an API event, stamping resourceVersion from the revision. */
 export function decodeEvent(ev: WatchEvent): CachedEvent {
   const obj = JSON.parse(ev.kv.value) as KObject;
-  if (ev.type === 'DELETE') {
-    obj.metadata.resourceVersion = String(ev.revision);
-    const prev = ev.prevKv ? (JSON.parse(ev.prevKv.value) as KObject) : undefined;
-    if (prev) prev.metadata.resourceVersion = String(ev.prevKv!.modRevision);
-    return { type: 'DELETED', key: ev.kv.key, revision: ev.revision, object: obj, prev };
+  const type: EventType = ev.type === 'DELETE' ? 'DELETED' : ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED';
+  obj.metadata.resourceVersion = String(ev.type === 'DELETE' ? ev.revision : ev.kv.modRevision);
+  const out: CachedEvent = { type, key: ev.kv.key, revision: ev.revision, object: obj };
+  const prevKv = ev.prevKv;
+  if (prevKv) {
+    // Most subscribers never look at the previous object: decode it on first use.
+    let prev: KObject | undefined;
+    Object.defineProperty(out, 'prev', {
+      enumerable: true,
+      configurable: true,
+      get(): KObject {
+        if (!prev) {
+          prev = JSON.parse(prevKv.value) as KObject;
+          prev.metadata.resourceVersion = String(prevKv.modRevision);
+        }
+        return prev;
+      },
+    });
   }
-  obj.metadata.resourceVersion = String(ev.kv.modRevision);
-  let prev: KObject | undefined;
-  if (ev.prevKv) {
-    prev = JSON.parse(ev.prevKv.value) as KObject;
-    prev.metadata.resourceVersion = String(ev.prevKv.modRevision);
-  }
-  const type: EventType = ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED';
-  return { type, key: ev.kv.key, revision: ev.revision, object: obj, prev };
+  return out;
 }
 
 export class WatchCache {

@@ -8,7 +8,6 @@
  * stale write fails with 409 and the controller's queue retries with fresh state.
  */
 import type { KObject } from '../api/types.js';
-import { clone } from '../api/types.js';
 import type { Registry } from '../apiserver/registry/index.js';
 import type { DeleteOptions, ListOptions, ResourceStore } from '../apiserver/registry/store.js';
 import { internalContext, type WriteContext } from '../apiserver/registry/strategy.js';
@@ -96,7 +95,8 @@ export class LocalClient {
   async mutate(ref: ResourceRef, ns: string | undefined, name: string, mutate: (live: KObject) => KObject | undefined, opts: { subresource?: 'status' } = {}): Promise<KObject> {
     const { object } = await this.store(ref).guaranteedUpdate(ns || undefined, name, (live) => {
       if (!live) throw new StatusError(404, 'NotFound', `${ref.plural} "${name}" not found`);
-      const next = mutate(clone(live)) ?? live;
+      // guaranteedUpdate hands us a private copy already.
+      const next = mutate(live) ?? live;
       delete next.metadata.resourceVersion;
       return next;
     }, this.ctx(opts.subresource), { subresource: opts.subresource });

@@ -50,3 +50,24 @@ test('fieldsV1 rejects garbage', () => {
   assert.throws(() => FieldSet.fromFieldsV1('x'));
   assert.throws(() => FieldSet.fromFieldsV1({ 'z:x': {} }));
 });
+
+test('intersects and isSubsetOf agree with intersection and difference', () => {
+  const P = (...names: string[]): Path => names.map(peField);
+  const cases: [Path[], Path[]][] = [
+    [[P('a')], [P('a')]],
+    [[P('a')], [P('a', 'b')]],
+    [[P('a', 'b')], [P('a', 'c')]],
+    [[P('a', 'b'), P('x')], [P('x')]],
+    [[P('a'), P('a', 'b')], [P('a', 'b')]],
+    [[], [P('a')]],
+    [[P('s', 'conditions')], [P('s', 'conditions', 'x'), P('s')]],
+  ];
+  for (const [l, r] of cases) {
+    const a = FieldSet.fromPaths(l);
+    const b = FieldSet.fromPaths(r);
+    for (const [x, y] of [[a, b], [b, a]]) {
+      assert.equal(x.intersects(y), !x.intersection(y).isEmpty(), `${JSON.stringify(l)} ∩ ${JSON.stringify(r)}`);
+      assert.equal(x.isSubsetOf(y), x.difference(y).isEmpty(), `${JSON.stringify(l)} ⊆ ${JSON.stringify(r)}`);
+    }
+  }
+});

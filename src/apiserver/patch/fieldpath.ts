@@ -218,6 +218,30 @@ export class FieldSet {
     return out;
   }
 
+  /** Whether some path is a member of both sets (intersection(o) is non-empty), without building it. */
+  intersects(o: FieldSet): boolean {
+    for (const [pe, a] of this.children) {
+      const b = o.children.get(pe);
+      if (!b) continue;
+      if ((a.member && b.member) || a.intersects(b)) return true;
+    }
+    return false;
+  }
+
+  /** Whether every member of this set is a member of `o`. */
+  isSubsetOf(o: FieldSet): boolean {
+    for (const [pe, a] of this.children) {
+      const b = o.children.get(pe);
+      if (!b) {
+        if (!a.isEmpty()) return false;
+        continue;
+      }
+      if (a.member && !b.member) return false;
+      if (!a.isSubsetOf(b)) return false;
+    }
+    return true;
+  }
+
   /** Removes every path of `o` and everything below those paths. */
   recursiveDifference(o: FieldSet): FieldSet {
     const out = new FieldSet();

@@ -34,6 +34,13 @@ export interface ManagerState {
   subresource?: string;
   time?: string;
   set: FieldSet;
+  /**
+   * The stored FieldsV1 this entry was decoded from, and the set decoded from it: while `set`
+   * is still that very set, encoding reuses `raw` instead of serialising the set again (most
+   * writes leave most entries untouched).
+   */
+  raw?: JsonObject;
+  rawSet?: FieldSet;
 }
 
 /** Managers keyed by identifier (see managerIdentifier). Map order is irrelevant. */
@@ -100,6 +107,10 @@ export function decodeManagedFields(entries: unknown): Managed {
       apiVersion: typeof raw.apiVersion === 'string' ? raw.apiVersion : '',
       set: FieldSet.fromFieldsV1(raw.fieldsV1 ?? {}),
     };
+    if (isObject(raw.fieldsV1)) {
+      st.raw = raw.fieldsV1;
+      st.rawSet = st.set;
+    }
     if (typeof raw.subresource === 'string' && raw.subresource) st.subresource = raw.subresource;
     if (typeof raw.time === 'string') st.time = raw.time;
     out.set(managerIdentifier(st), st);
@@ -124,7 +135,7 @@ export function encodeManagedFields(managed: Managed): ManagedFieldsEntry[] {
       apiVersion: st.apiVersion,
       ...(st.time ? { time: st.time } : {}),
       fieldsType: 'FieldsV1',
-      fieldsV1: st.set.toFieldsV1(),
+      fieldsV1: st.raw && st.set === st.rawSet ? st.raw : st.set.toFieldsV1(),
       ...(st.subresource ? { subresource: st.subresource } : {}),
     };
     out.push(e);
@@ -158,6 +169,7 @@ const STRIP_SET = FieldSet.fromPaths(
 
 export function stripMeta(managed: Managed): void {
   for (const [id, st] of managed) {
+    if (!st.set.intersects(STRIP_SET)) continue;
     st.set = st.set.difference(STRIP_SET);
     if (st.set.isEmpty()) managed.delete(id);
   }
@@ -198,6 +210,13 @@ export function withoutManagedFields(obj: JsonObject): JsonObject {
   const c = clone(obj);
   if (isObject(c.metadata)) delete c.metadata.managedFields;
   return c;
+}
+
+/** A read-only view without managedFields (shallow: shares everything else with `obj`). */
+function viewWithoutManagedFields(obj: JsonObject): JsonObject {
+  if (!isObject(obj.metadata) || !('managedFields' in obj.metadata)) return obj;
+  const { managedFields: _mf, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 /** Stores entries on the object (or removes the field when there are none). Mutates `obj`. */
@@ -309,14 +328,16 @@ function updateManaged(defs: Definitions, defName: string, old: JsonObject | und
   if (managed.size === 0 && old !== undefined) return [];
 
   const schema: Schema = { type: 'ref', ref: defName };
-  const live = old ? withoutManagedFields(old) : zeroObject(defs, defName);
-  const next = withoutManagedFields(updated);
+  // compare only reads: views are enough, no copies of the whole object.
+  const live = old ? viewWithoutManagedFields(old) : zeroObject(defs, defName);
+  const next = viewWithoutManagedFields(updated);
   const ignored = ignoredFieldSet(opts.subresource, opts.ignoredFields);
   const c = compare(defs, schema, live, next);
   const changed = c.modified.union(c.added);
   const changedForOthers = changed.recursiveDifference(ignored);
   const removedForOthers = c.removed.recursiveDifference(ignored);
   for (const [id, st] of managed) {
+    if (!st.set.intersects(changedForOthers) && !st.set.intersects(removedForOthers)) continue;
     st.set = st.set.difference(changedForOthers).difference(removedForOthers);
     if (st.set.isEmpty()) managed.delete(id);
   }
@@ -327,7 +348,9 @@ function updateManaged(defs: Definitions, defName: string, old: JsonObject | und
     const manager = opts.manager || 'unknown';
     const id = managerIdentifier({ manager, operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource });
     const prev = managed.get(id);
-    const st: ManagerState = { manager, operation: 'Update', apiVersion: opts.apiVersion, set: prev ? self.union(prev.set) : self, time: formatTime(opts.now) };
+    const st: ManagerState = { manager, operation: 'Update', apiVersion: opts.apiVersion, set: self, time: formatTime(opts.now) };
+    if (prev && self.isSubsetOf(prev.set)) Object.assign(st, { set: prev.set, raw: prev.raw, rawSet: prev.rawSet });
+    else if (prev) st.set = self.union(prev.set);
     if (opts.subresource) st.subresource = opts.subresource;
     managed.set(id, st);
   }

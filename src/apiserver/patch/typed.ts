@@ -140,6 +140,9 @@ export interface Comparison {
 export function compare(defs: Definitions, schema: Schema | undefined, lhs: unknown, rhs: unknown): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
   const cmp = (path: Path, s: Schema | undefined, l: unknown, r: unknown): void => {
+    // Equal subtrees contribute nothing: skipping them keeps an update that touches one field
+    // of a large object (a pod's status, one endpoint of a slice) from walking all of it.
+    if (l !== undefined && r !== undefined && deepEqual(l, r)) return;
     const st = { inLeaf: false };
     const leaf = (): void => {
       if (st.inLeaf) return;
