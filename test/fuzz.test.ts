@@ -108,7 +108,7 @@ describe('API server fuzzing', () => {
   };
 
   before(async () => {
-    c = await startCluster({ store: 'sqlite' });
+    c = await startCluster({ store: 'sqlite', controllers: false });
     agent = new Agent({ keepAlive: true, maxSockets: BATCH, ca: c.caCertPem });
     for (const name of [...FUZZ_NAMESPACES, 'sentinels', 'sentinels-2']) {
       const r = await json('POST', '/api/v1/namespaces', { metadata: { name } });

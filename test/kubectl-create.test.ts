@@ -87,7 +87,7 @@ function normalise(o: Record<string, any>): Record<string, any> {
 describe('kubectl create with protobuf bodies', { skip: NO_KUBECTL }, () => {
   let c: TestCluster;
   before(async () => {
-    c = await startCluster({ store: 'memory' });
+    c = await startCluster({ store: 'memory', controllers: false });
     const ns = await c.kubectl(['create', 'namespace', 'viajson']);
     assert.equal(ns.code, 0, ns.stderr);
   });

@@ -35,10 +35,16 @@ describe('kubectl against kubelite (seed sample)', { skip: NO_KUBECTL }, () => {
   });
 
   it('get deploy,svc -o wide shows the columns a cluster shows', async () => {
+    // The deployment controller creates the pods; with no node they stay Pending (not ready).
+    for (let i = 0; i < 100; i++) {
+      const u = await c.kubectl(['get', 'deploy', 'my-app', '-o', 'jsonpath={.status.updatedReplicas}']);
+      if (u.stdout === '3') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
     const r = await c.kubectl(['get', 'deploy,svc', '-o', 'wide']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR/);
-    assert.match(r.stdout, /deployment.apps\/my-app\s+0\/3\s+0\s+0\s+\S+\s+my-container\s+my-image:v1.0.0\s+app=my-app/);
+    assert.match(r.stdout, /deployment.apps\/my-app\s+0\/3\s+3\s+0\s+\S+\s+my-container\s+my-image:v1.0.0\s+app=my-app/);
     assert.match(r.stdout, /NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\s+SELECTOR/);
     assert.match(r.stdout, /service\/kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/);
     assert.match(r.stdout, /service\/my-service\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+80\/TCP\s+\S+\s+app=my-app/);

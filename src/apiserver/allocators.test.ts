@@ -4,11 +4,14 @@ import { StatusError } from './errors.js';
 import {
   AllocationError,
   allocateForService,
+  allocationsOf,
   ClusterIPAllocator,
   commitRelease,
   createServiceAllocators,
+  isRangeFull,
   NodePortAllocator,
   rebuildAllocators,
+  requestedAllocations,
   releaseForService,
   rollbackAllocations,
 } from './allocators.js';
@@ -202,4 +205,23 @@ test('allocateForService: updates keep, release on type change, rollback and reb
   assert.equal(fresh.ports.isAllocated(s2.spec.ports[0].nodePort), true);
   assert.equal(releaseForService(s2, fresh).length, 2);
   assert.equal(fresh.ips.used() + fresh.ports.used(), 0);
+});
+
+test('allocationsOf / requestedAllocations / isRangeFull', () => {
+  const np = svc({ type: 'NodePort', clusterIP: '10.96.0.5', clusterIPs: ['10.96.0.5'], ports: [{ port: 80, nodePort: 30001 }, { port: 81, nodePort: 30001 }] });
+  const lb = svc({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', clusterIP: '10.96.0.6', ports: [{ port: 80, nodePort: 30002 }], healthCheckNodePort: 30003 });
+  const cases: { name: string; got: unknown; want: unknown }[] = [
+    { name: 'NodePort holds', got: allocationsOf(np), want: [{ kind: 'clusterIP', value: '10.96.0.5' }, { kind: 'nodePort', value: 30001 }] },
+    { name: 'LB holds hc port', got: allocationsOf(lb), want: [{ kind: 'clusterIP', value: '10.96.0.6' }, { kind: 'nodePort', value: 30002 }, { kind: 'nodePort', value: 30003 }] },
+    { name: 'headless holds nothing', got: allocationsOf(svc({ clusterIP: 'None' })), want: [] },
+    { name: 'create requests all', got: requestedAllocations(np, undefined), want: [{ kind: 'clusterIP', value: '10.96.0.5' }, { kind: 'nodePort', value: 30001 }] },
+    { name: 'update requests only new values', got: requestedAllocations(lb, svc({ type: 'LoadBalancer', clusterIP: '10.96.0.6', ports: [{ port: 80, nodePort: 30002 }] })), want: [{ kind: 'nodePort', value: 30003 }] },
+    { name: 'ClusterIP type requests no node ports', got: requestedAllocations(svc({ ports: [{ port: 80, nodePort: 30009 }] }), undefined), want: [] },
+  ];
+  for (const c of cases) assert.deepEqual(c.got, c.want, c.name);
+  const a = createServiceAllocators({ cidr: '10.0.0.0/30' });
+  allocateForService(svc({}), undefined, a); // the only dynamic host (.2; .1 is skipped)
+  const full = thrown(() => allocateForService(svc({}), undefined, a));
+  assert.equal(isRangeFull(full), true);
+  assert.equal(isRangeFull(thrown(() => allocateForService(svc({ clusterIP: '10.0.0.2', clusterIPs: ['10.0.0.2'] }), undefined, a))), false);
 });

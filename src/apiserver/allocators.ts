@@ -272,6 +272,65 @@ function initIPFamilies(svc: Obj, spec: Obj, old: Obj | undefined): void {
   spec.ipFamilies = families;
 }
 
+/** Internal errors that mean "no free value left" (so a caller may resync its cache and retry). */
+const rangeFullErrors = new WeakSet<object>();
+function rangeFull(what: string, e: unknown): StatusError {
+  const err = errors.internal(`failed to allocate a ${what}: ${(e as Error).message}`);
+  if (e instanceof AllocationError && e.code === 'Full') rangeFullErrors.add(err);
+  return err;
+}
+/** True for the 500 `allocateForService` throws when an allocator had no free value. */
+export function isRangeFull(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && rangeFullErrors.has(err);
+}
+
+/** Everything a stored Service holds: its cluster IPs, node ports and health-check node port. */
+export function allocationsOf(svc: Obj): Allocation[] {
+  const spec: Obj = isObj(svc?.spec) ? svc.spec : {};
+  const out: Allocation[] = realIPs(spec).map((value) => ({ kind: 'clusterIP', value }) as Allocation);
+  for (const np of new Set([...nodePortsOf(spec), hcOf(spec)])) if (np) out.push({ kind: 'nodePort', value: np });
+  return out;
+}
+
+/**
+ * Values the user asks for explicitly in `svc` that `old` does not hold yet (what
+ * `allocateForService` will try to take by number rather than pick).
+ */
+export function requestedAllocations(svc: Obj, old: Obj | undefined): Allocation[] {
+  const held = old ? allocationsOf(old) : [];
+  const has = (x: Allocation): boolean => held.some((h) => h.kind === x.kind && h.value === x.value);
+  const spec: Obj = isObj(svc?.spec) ? svc.spec : {};
+  const out: Allocation[] = [];
+  if (needsClusterIP(spec) && spec.clusterIP !== 'None') {
+    for (const ip of clusterIPsOf(spec)) if (ip && ip !== 'None' && parseIPv4(ip)) out.push({ kind: 'clusterIP', value: ip });
+  }
+  if (mayHaveNodePorts(spec)) for (const np of nodePortsOf(spec)) out.push({ kind: 'nodePort', value: np });
+  if (needsHC(spec) && hcOf(spec)) out.push({ kind: 'nodePort', value: hcOf(spec) });
+  return out.filter((x) => !has(x));
+}
+
+/** Whether the local cache counts `x` as taken. */
+export function isAllocatedLocally(x: Allocation, a: ServiceAllocators): boolean {
+  return x.kind === 'clusterIP' ? a.ips.isAllocated(x.value) : a.ports.isAllocated(x.value);
+}
+
+/** Marks values taken in the local cache (values out of range are ignored). */
+export function markAllocated(list: Iterable<Allocation>, a: ServiceAllocators): void {
+  for (const x of list) {
+    try {
+      if (x.kind === 'clusterIP') a.ips.allocate(x.value);
+      else a.ports.allocate(x.value);
+    } catch {
+      /* already marked or outside the range */
+    }
+  }
+}
+
+/** Forgets values in the local cache. */
+export function unmarkAllocated(list: Iterable<Allocation>, a: ServiceAllocators): void {
+  undo([...list], a);
+}
+
 /** Releases what this call took; used on error paths and by `rollbackAllocations`. */
 function undo(list: Allocation[], a: ServiceAllocators): void {
   for (const x of list) {
@@ -301,7 +360,7 @@ export function allocateForService(svc: Obj, old: Obj | undefined, a: ServiceAll
         try {
           ip = a.ips.allocateNext();
         } catch (e) {
-          throw errors.internal(`failed to allocate a serviceIP: ${(e as Error).message}`);
+          throw rangeFull('serviceIP', e);
         }
         allocated.push({ kind: 'clusterIP', value: ip });
         spec.clusterIP = ip;
@@ -358,7 +417,7 @@ export function allocateForService(svc: Obj, old: Obj | undefined, a: ServiceAll
           try {
             np = a.ports.allocateNext();
           } catch (e) {
-            throw errors.internal(`failed to allocate a nodePort: ${(e as Error).message}`);
+            throw rangeFull('nodePort', e);
           }
           allocated.push({ kind: 'nodePort', value: np });
         }
@@ -375,7 +434,7 @@ export function allocateForService(svc: Obj, old: Obj | undefined, a: ServiceAll
         try {
           np = a.ports.allocateNext();
         } catch (e) {
-          throw errors.internal(`failed to allocate a nodePort: ${(e as Error).message}`);
+          throw rangeFull('nodePort', e);
         }
         allocated.push({ kind: 'nodePort', value: np });
         spec.healthCheckNodePort = np;

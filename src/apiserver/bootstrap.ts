@@ -1,13 +1,14 @@
 /**
  * What every cluster has from its first start: the four system namespaces and the
- * `default/kubernetes` Service (first IP of the service CIDR) with Endpoints and an
- * EndpointSlice pointing at this API server. Idempotent: runs on every start and only fills
- * in what is missing or stale.
+ * `default/kubernetes` Service (first IP of the service CIDR) with Endpoints and
+ * EndpointSlice(s) pointing at every live API server. Idempotent: runs on every start and only
+ * fills in what is missing or stale.
  */
 import type { KObject } from '../api/types.js';
 import { StatusError } from './errors.js';
 import type { Registry } from './registry/index.js';
 import { internalContext } from './registry/strategy.js';
+import { LeaseEndpointReconciler } from './endpointreconciler.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -18,29 +19,46 @@ export function nthAddress(cidr: string, n: number): string {
   return [24, 16, 8, 0].map((s) => (Math.floor(num / 2 ** s) & 255).toString()).join('.');
 }
 
-async function ensure(registry: Registry, group: string, plural: string, ns: string | undefined, obj: KObject, update: boolean): Promise<void> {
+/** Creates `obj` unless it exists (an existing one is left as it is). */
+async function ensure(registry: Registry, group: string, plural: string, ns: string | undefined, obj: KObject): Promise<void> {
   const store = registry.must(group, plural);
-  const ctx = { ...internalContext('kube-apiserver'), skipValidation: plural === 'endpoints' || plural === 'endpointslices' };
+  const ctx = internalContext('kube-apiserver');
   try {
-    const live = await store.get(ns, obj.metadata.name!);
-    if (update) {
-      const next = { ...live, ...obj, metadata: { ...live.metadata, ...obj.metadata } } as KObject;
-      delete next.metadata.resourceVersion;
-      await store.update(ns, obj.metadata.name!, next, ctx);
-    }
+    await store.get(ns, obj.metadata.name!);
   } catch (err) {
     if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
     try {
       await store.create(ns, obj, ctx);
     } catch (e) {
-      if (!(e instanceof StatusError) || e.reason !== 'AlreadyExists') throw e;
+      if (!(e instanceof StatusError)) throw e;
+      if (e.reason === 'AlreadyExists') return;
+      // Another API server created it first; its claim on the cluster IP makes ours fail as Invalid.
+      const exists = await store.get(ns, obj.metadata.name!).then(() => true, () => false);
+      if (!exists) throw e;
     }
   }
 }
 
-export async function bootstrap(registry: Registry, opts: { serviceCIDR: string; advertiseAddress: string; port: number }): Promise<void> {
+export interface BootstrapOptions {
+  serviceCIDR: string;
+  advertiseAddress: string;
+  port: number;
+  /** This server's stable identity for its endpoints lease (default `<address>:<port>`). */
+  identity?: string;
+  /** Endpoints lease TTL and renew period (defaults 15 s / 10 s, as kube). */
+  leaseTTLSeconds?: number;
+  reconcileIntervalMs?: number;
+}
+
+/**
+ * Ensures the namespaces and the `default/kubernetes` Service, then starts this server's
+ * endpoint reconciler (endpointreconciler.ts), which lists every live API server sharing the
+ * store in the `default/kubernetes` Endpoints/EndpointSlices. Stop the returned reconciler on
+ * graceful shutdown so the server takes itself out.
+ */
+export async function bootstrap(registry: Registry, opts: BootstrapOptions): Promise<LeaseEndpointReconciler> {
   for (const name of SYSTEM_NAMESPACES) {
-    await ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, false);
+    await ensure(registry, '', 'namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
   const clusterIP = nthAddress(opts.serviceCIDR, 1);
   await ensure(registry, '', 'services', 'default', {
@@ -57,19 +75,14 @@ export async function bootstrap(registry: Registry, opts: { serviceCIDR: string;
       ipFamilyPolicy: 'SingleStack',
       internalTrafficPolicy: 'Cluster',
     },
-  }, false);
-  await ensure(registry, '', 'endpoints', 'default', {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: 'kubernetes', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets: [{ addresses: [{ ip: opts.advertiseAddress }], ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }] }],
-  }, true);
-  await ensure(registry, 'discovery.k8s.io', 'endpointslices', 'default', {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: 'kubernetes', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: [opts.advertiseAddress], conditions: { ready: true } }],
-    ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }],
-  }, true);
+  });
+  const reconciler = new LeaseEndpointReconciler(registry, {
+    identity: opts.identity ?? `${opts.advertiseAddress}:${opts.port}`,
+    address: opts.advertiseAddress,
+    port: opts.port,
+    leaseTTLSeconds: opts.leaseTTLSeconds,
+    intervalMs: opts.reconcileIntervalMs,
+  });
+  await reconciler.start();
+  return reconciler;
 }

@@ -16,15 +16,9 @@ import { apiVersionOf } from '../api/resources.js';
 import { StatusError } from './errors.js';
 import { applyDefaults, prepareForCreate, prepareForUpdate } from '../api/defaults/index.js';
 import { validateCreate, validateUpdate, validateStatusUpdate } from '../api/validation/index.js';
-import {
-  allocateForService,
-  commitRelease,
-  createServiceAllocators,
-  rebuildAllocators,
-  releaseForService,
-  rollbackAllocations,
-} from './allocators.js';
-import { ServiceStrategy, type KindStrategy, type Reservation } from './registry/strategy.js';
+import { createServiceAllocators } from './allocators.js';
+import { ServiceAllocation } from './service-allocation.js';
+import { ServiceStrategy, type KindStrategy } from './registry/strategy.js';
 import type { Registry } from './registry/index.js';
 import { validateStructure } from '../api/structural.js';
 
@@ -100,28 +94,52 @@ export function kindPlugins(): KindPlugins {
   };
 }
 
-/** Service strategies with ClusterIP/NodePort allocation; `load` rebuilds allocator state from the store. */
-export function serviceStrategies(opts: { serviceCIDR: string; nodePortRange: string }): {
+/**
+ * Service strategies with ClusterIP/NodePort allocation. Values are claimed in the store, so
+ * several API servers may share it (service-allocation.ts). `load` attaches the claims to the
+ * registry's backend, runs the repair once (claims for every stored Service, orphans removed,
+ * cache rebuilt) and then every `repairIntervalMs` (default 3 min, as kube's repair loops);
+ * `stop` ends the periodic repair.
+ */
+export function serviceStrategies(opts: {
+  serviceCIDR: string;
+  nodePortRange: string;
+  repairIntervalMs?: number;
+  orphanGraceMs?: number;
+  warn?: (msg: string) => void;
+}): {
   strategies: Record<string, (res: ResourceInfo, plugins: KindPlugins) => KindStrategy>;
+  allocation: ServiceAllocation;
   load(registry: Registry): Promise<void>;
+  stop(): void;
 } {
   const m = /^(\d+)-(\d+)$/.exec(opts.nodePortRange);
   if (!m) throw new Error(`--node-port-range must be MIN-MAX (got ${JSON.stringify(opts.nodePortRange)})`);
   const allocs = createServiceAllocators({ cidr: opts.serviceCIDR, nodePortRange: [Number(m[1]), Number(m[2])] });
-  const allocation = {
-    reserve(obj: KObject, old: KObject | undefined): Reservation {
-      const result = allocateForService(obj, old, allocs);
-      return { rollback: () => rollbackAllocations(result, allocs), commit: () => commitRelease(result, allocs) };
-    },
-    release(obj: KObject): void {
-      releaseForService(obj, allocs);
-    },
-  };
+  const warn = opts.warn ?? ((msg: string): void => console.warn(`kubelite: ${msg}`));
+  const allocation = new ServiceAllocation(allocs, { orphanGraceMs: opts.orphanGraceMs, warn });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   return {
     strategies: { services: (res, plugins) => new ServiceStrategy(res, plugins, allocation) },
+    allocation,
     async load(registry: Registry): Promise<void> {
-      const { items } = await registry.must('', 'services').list(undefined);
-      rebuildAllocators(items, allocs);
+      const services = registry.must('', 'services');
+      allocation.attach(services.backend);
+      const list = async (): Promise<KObject[]> => (await services.list(undefined)).items;
+      const repair = async (): Promise<void> => {
+        await allocation.repair(await list(), { relist: list });
+      };
+      await repair();
+      if (stopped) return;
+      timer = setInterval(() => {
+        repair().catch((err: unknown) => warn(`service allocation repair failed: ${(err as Error).message}`));
+      }, opts.repairIntervalMs ?? 180_000);
+      timer.unref();
+    },
+    stop(): void {
+      stopped = true;
+      if (timer) clearInterval(timer);
     },
   };
 }

@@ -95,10 +95,11 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     const addr = await server.listen();
     const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     const url = `https://${hostForUrl}:${addr.port}`;
-    await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port });
+    const identity = opts.identity ?? memberIdentity(dataDir);
+    const endpoints = await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port, identity });
     const controllers = opts.controllers === false
       ? undefined
-      : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity: opts.identity ?? memberIdentity(dataDir), quiet: opts.quiet });
+      : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity, quiet: opts.quiet });
     const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
@@ -115,6 +116,8 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
         stopped = true;
         compactor.stop();
         await controllers?.stop();
+        await endpoints.stop();
+        strategies.stop();
         await server.close();
         await backend.close();
         release();

@@ -239,6 +239,8 @@ export const PROTO_TAGS: Record<string, Record<string, ProtoTag>> = {
   [APPS + 'ReplicaSetStatus']: { replicas: 1, fullyLabeledReplicas: 2, observedGeneration: 3, readyReplicas: 4, availableReplicas: 5, conditions: 6, terminatingReplicas: 7 },
   [APPS + 'ReplicaSetCondition']: { type: 1, status: 2, lastTransitionTime: 3, reason: 4, message: 5 },
   [APPS + 'StatefulSet']: { metadata: 1, spec: 2, status: 3 },
+  [APPS + 'ControllerRevision']: { metadata: 1, data: 2, revision: 3 },
+  [APPS + 'ControllerRevisionList']: { metadata: 1, items: 2 },
   [APPS + 'StatefulSetList']: { metadata: 1, items: 2 },
   [APPS + 'StatefulSetSpec']: { replicas: 1, selector: 2, template: 3, volumeClaimTemplates: 4, serviceName: 5, podManagementPolicy: 6, updateStrategy: 7, revisionHistoryLimit: 8, minReadySeconds: 9, persistentVolumeClaimRetentionPolicy: 10, ordinals: 11 },
   [APPS + 'StatefulSetStatus']: { observedGeneration: 1, replicas: 2, readyReplicas: 3, currentReplicas: 4, updatedReplicas: 5, currentRevision: 6, updateRevision: 7, collisionCount: 9, conditions: 10, availableReplicas: 11 },

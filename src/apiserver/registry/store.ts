@@ -11,7 +11,7 @@ import type { Backend, KeyValue } from '../../storage/types.js';
 import { ConflictError, NotFoundError, StoreError } from '../../storage/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { KObject, ManagedFieldsEntry } from '../../api/types.js';
-import { clone, isObject } from '../../api/types.js';
+import { clone, isObject, jsonEqual } from '../../api/types.js';
 import { errors, fromStoreError, shown, StatusError } from '../errors.js';
 import { listPrefix, objectKey, storageOf, type StorageLocation } from './keys.js';
 import type { KindStrategy, Reservation, WriteContext } from './strategy.js';
@@ -223,21 +223,21 @@ export class ResourceStore {
     else delete meta.generation;
     const strategy = this.deps.strategy;
     strategy.prepareForCreate(obj, ctx);
-    const reservation = strategy.reserve?.(obj, undefined, ctx);
+    const reservation = await strategy.reserve?.(obj, undefined, ctx);
     try {
       strategy.validateCreate(obj, ctx);
       meta.managedFields = strategy.managedFields(undefined, obj, ctx);
       if (ctx.dryRun) {
-        reservation?.rollback();
+        await reservation?.rollback();
         return obj;
       }
       const rev = await this.deps.backend.create(this.key(ns, name), encode(obj));
       meta.resourceVersion = String(rev);
     } catch (err) {
-      reservation?.rollback();
+      await reservation?.rollback();
       throw this.ctxErr(err, name);
     }
-    reservation?.commit();
+    await reservation?.commit();
     return obj;
   }
 
@@ -284,28 +284,32 @@ export class ResourceStore {
         }
       }
       const live = decode(kv);
-      const next = clone(await tryUpdate(clone(live)));
-      const prepared = this.prepareUpdate(ns, name, next, live, ctx, opts.subresource);
+      // tryUpdate gets a private copy; what it returns is copied again unless it is that copy
+      // (a returned foreign object may be reused by the caller on a retry).
+      const mine = clone(live);
+      const out = await tryUpdate(mine);
+      const next = out === mine ? out : clone(out);
+      const prepared = await this.prepareUpdate(ns, name, next, live, ctx, opts.subresource);
       if (prepared === 'noop') return { object: live, created: false };
       const { object: result, reservation } = prepared;
       if (ctx.dryRun) {
-        reservation?.rollback();
+        await reservation?.rollback();
         return { object: result, created: false };
       }
       try {
         if (result.metadata.deletionTimestamp && !result.metadata.finalizers?.length && !this.deps.strategy.blocksDeletion?.(result)) {
           const del = await this.deps.backend.delete(key, kv.modRevision);
-          reservation?.commit();
+          await reservation?.commit();
           result.metadata.resourceVersion = String(del.revision);
           await this.deps.strategy.afterDelete?.(result);
           return { object: result, created: false };
         }
         const rev = await this.deps.backend.update(key, encode(result), kv.modRevision);
-        reservation?.commit();
+        await reservation?.commit();
         result.metadata.resourceVersion = String(rev);
         return { object: result, created: false };
       } catch (err) {
-        reservation?.rollback();
+        await reservation?.rollback();
         if (err instanceof ConflictError && attempt < 100) continue;
         if (err instanceof NotFoundError && attempt < 100) continue;
         throw this.ctxErr(err, name);
@@ -314,14 +318,14 @@ export class ResourceStore {
   }
 
   /** Common update rules; returns 'noop' when nothing would change. */
-  private prepareUpdate(
+  private async prepareUpdate(
     ns: string | undefined,
     name: string,
     next: KObject,
     live: KObject,
     ctx: WriteContext,
     subresource?: string,
-  ): { object: KObject; reservation?: Reservation } | 'noop' {
+  ): Promise<{ object: KObject; reservation?: Reservation } | 'noop'> {
     next.metadata ??= {};
     const meta = next.metadata;
     this.checkNamespaceOf(ns, next);
@@ -349,7 +353,7 @@ export class ResourceStore {
     const strategy = this.deps.strategy;
     if (subresource === 'status') strategy.prepareForStatusUpdate(next, live, ctx);
     else strategy.prepareForUpdate(next, live, ctx);
-    const reservation = subresource === 'status' ? undefined : strategy.reserve?.(next, live, ctx);
+    const reservation = subresource === 'status' ? undefined : await strategy.reserve?.(next, live, ctx);
     try {
       if (this.res.generation) {
         meta.generation = live.metadata.generation ?? 1;
@@ -359,13 +363,13 @@ export class ResourceStore {
       else strategy.validateUpdate(next, live, ctx);
       meta.resourceVersion = live.metadata.resourceVersion;
       const withoutMF = (o: KObject): unknown => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } });
-      if (isDeepStrictEqual(stripUndefined(withoutMF(next)), stripUndefined(withoutMF(live))) && !ctx.forceWrite) {
-        reservation?.rollback();
+      if (jsonEqual(withoutMF(next), withoutMF(live)) && !ctx.forceWrite) {
+        await reservation?.rollback();
         return 'noop';
       }
       meta.managedFields = strategy.managedFields(live, next, { ...ctx, subresource: subresource ?? ctx.subresource });
     } catch (err) {
-      reservation?.rollback();
+      await reservation?.rollback();
       throw err;
     }
     return { object: next, reservation };
@@ -483,13 +487,9 @@ export function generateName(base: string): string {
 export function specChanged(a: KObject, b: KObject): boolean {
   const strip = (o: KObject): Record<string, unknown> => {
     const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
-    return stripUndefined(rest) as Record<string, unknown>;
+    return rest;
   };
-  return !isDeepStrictEqual(strip(a), strip(b));
-}
-
-export function stripUndefined(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v)) as unknown;
+  return !jsonEqual(strip(a), strip(b));
 }
 
 export type { ManagedFieldsEntry };

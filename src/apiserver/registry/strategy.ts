@@ -62,8 +62,9 @@ export interface KindStrategy {
   /**
    * Reserves what the write needs (cluster IPs, node ports) before validation; the store
    * rolls the reservation back if the write fails or is a dry run, and commits it otherwise.
+   * May be async (claims in a store shared by several API servers); the store awaits it.
    */
-  reserve?(obj: KObject, old: KObject | undefined, ctx: WriteContext): Reservation | undefined;
+  reserve?(obj: KObject, old: KObject | undefined, ctx: WriteContext): Reservation | undefined | Promise<Reservation | undefined>;
   afterDelete?(obj: KObject): Promise<void>;
   /** Grace period in seconds for a graceful delete (0: delete now). */
   gracefulDelete?(obj: KObject, opts: DeleteOptions): number;
@@ -72,9 +73,10 @@ export interface KindStrategy {
   blocksDeletion?(obj: KObject): boolean;
 }
 
+/** Both steps may be async; they must not throw (failures are logged and left to a repair). */
 export interface Reservation {
-  rollback(): void;
-  commit(): void;
+  rollback(): void | Promise<void>;
+  commit(): void | Promise<void>;
 }
 
 /** Kinds that kube-apiserver lets PUT create (AllowCreateOnUpdate). */
@@ -222,8 +224,8 @@ export class ServiceStrategy extends GenericStrategy {
     res: ResourceInfo,
     plugins: KindPlugins,
     private readonly allocation?: {
-      reserve(obj: KObject, old: KObject | undefined): Reservation;
-      release(obj: KObject): void;
+      reserve(obj: KObject, old: KObject | undefined, opts: { dryRun: boolean }): Reservation | Promise<Reservation>;
+      release(obj: KObject): void | Promise<void>;
     },
   ) {
     super(res, plugins);
@@ -232,10 +234,10 @@ export class ServiceStrategy extends GenericStrategy {
     super.prepareForCreate(obj, ctx);
     obj.status = { loadBalancer: {} };
   }
-  reserve(obj: KObject, old: KObject | undefined): Reservation | undefined {
-    return this.allocation?.reserve(obj, old);
+  async reserve(obj: KObject, old: KObject | undefined, ctx: WriteContext): Promise<Reservation | undefined> {
+    return this.allocation?.reserve(obj, old, { dryRun: ctx.dryRun });
   }
   async afterDelete(obj: KObject): Promise<void> {
-    this.allocation?.release(obj);
+    await this.allocation?.release(obj);
   }
 }

@@ -31,6 +31,13 @@ export interface EndpointsControllerOptions {
   /** Addresses kept per Endpoints before truncating (default 1000). */
   maxAddresses?: number;
   workers?: number;
+  /**
+   * kube's --endpoint-updates-batch-period: pod changes reach a Service's Endpoints at most
+   * once per period, so a burst of pod updates costs one recomputation of a large Endpoints
+   * instead of one each. kube defaults it to 0; we default to 50 ms because every controller
+   * shares one event loop here, and the EndpointSlices (what the proxy reads) are not batched.
+   */
+  podBatchPeriodMs?: number;
 }
 
 /** Index values of a selector Service: `ns\0key=value` for its smallest key, `ns\0*` for `{}`. */
@@ -135,7 +142,12 @@ export class EndpointsController implements Controller {
   }
 
   private enqueueFor(namespace: string, labels: Record<string, string> | undefined): void {
-    for (const key of this.servicesFor(namespace, labels)) this.queue.add(key);
+    for (const key of this.servicesFor(namespace, labels)) this.enqueuePod(key);
+  }
+
+  /** A pod-triggered sync, batched by podBatchPeriodMs. */
+  private enqueuePod(key: string): void {
+    this.queue.addAfter(key, this.opts.podBatchPeriodMs ?? 50);
   }
 
   private onPodUpdate(cur: KObject, old: KObject): void {
@@ -148,11 +160,11 @@ export class EndpointsController implements Controller {
       const before = this.servicesFor(ns, old.metadata.labels);
       // Labels (and maybe more) changed: every Service the pod entered or left; with a pod
       // change also those it stayed in (kube's determineNeededServiceUpdates).
-      for (const k of before) if (podChanged || !now.has(k)) this.queue.add(k);
-      for (const k of now) if (podChanged || !before.has(k)) this.queue.add(k);
+      for (const k of before) if (podChanged || !now.has(k)) this.enqueuePod(k);
+      for (const k of now) if (podChanged || !before.has(k)) this.enqueuePod(k);
       return;
     }
-    for (const k of now) this.queue.add(k);
+    for (const k of now) this.enqueuePod(k);
   }
 
   /** Reconciles the Endpoints of one Service key. */
@@ -165,7 +177,7 @@ export class EndpointsController implements Controller {
     const spec = serviceSpec(svc);
     if (spec.type === 'ExternalName' || spec.selector == null) return;
     const selector = spec.selector;
-    const pods = this.pods.list(namespace).filter((p) => selectorMatches(selector, p.metadata.labels));
+    const pods = this.pods.selectByLabels(namespace, selector);
     const trigger = this.triggers.compute(key, svc, pods);
     const current = this.endpoints.get(key);
     const next = desiredEndpoints(svc, pods, current, {
