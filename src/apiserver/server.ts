@@ -12,6 +12,7 @@ import { errors, StatusError } from './errors.js';
 import { Registry } from './registry/index.js';
 import type { KindPlugins } from './registry/strategy.js';
 import { WatchCache } from './watchcache.js';
+import { RecentObjects } from './registry/recent.js';
 import { LocalInformer } from '../client/informer.js';
 import { ROOT } from './registry/keys.js';
 import { parseApiPath } from './http/request.js';
@@ -58,8 +59,9 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     const now = opts.now ?? (() => new Date());
-    this.registry = new Registry({ backend: opts.backend, plugins: opts.kindPlugins, strategies: opts.strategies, now });
-    this.cache = new WatchCache(opts.backend, { prefix: ROOT });
+    const recent = new RecentObjects();
+    this.registry = new Registry({ backend: opts.backend, plugins: opts.kindPlugins, strategies: opts.strategies, now, recent });
+    this.cache = new WatchCache(opts.backend, { prefix: ROOT, recent });
     this.deps = { registry: this.registry, cache: this.cache, plugins: opts.httpPlugins, now, bookmarkIntervalMs: opts.bookmarkIntervalMs };
     this.tokenBufs = opts.tokens.map((t) => Buffer.from(t));
   }

@@ -6,6 +6,7 @@
  */
 import type { Backend, WatchEvent } from '../storage/types.js';
 import type { KObject } from '../api/types.js';
+import type { RecentObjects } from './registry/recent.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -33,10 +34,18 @@ export interface Subscriber {
 }
 
 /** Decodes a store event into an API event, stamping resourceVersion from the revision. */
-export function decodeEvent(ev: WatchEvent): CachedEvent {
-  const obj = JSON.parse(ev.kv.value) as KObject;
+export function decodeEvent(ev: WatchEvent, recent?: RecentObjects): CachedEvent {
   const type: EventType = ev.type === 'DELETE' ? 'DELETED' : ev.kv.createRevision === ev.kv.modRevision ? 'ADDED' : 'MODIFIED';
-  obj.metadata.resourceVersion = String(ev.type === 'DELETE' ? ev.revision : ev.kv.modRevision);
+  const rv = String(ev.type === 'DELETE' ? ev.revision : ev.kv.modRevision);
+  // A value this process just wrote is taken as written: shallow copies give it its
+  // resourceVersion without touching the shared object.
+  const hit = recent?.get(ev.kv.key, ev.kv.value);
+  let obj: KObject;
+  if (hit) obj = { ...hit, metadata: { ...hit.metadata, resourceVersion: rv } };
+  else {
+    obj = JSON.parse(ev.kv.value) as KObject;
+    obj.metadata.resourceVersion = rv;
+  }
   const out: CachedEvent = { type, key: ev.kv.key, revision: ev.revision, object: obj };
   const prevKv = ev.prevKv;
   if (prevKv) {
@@ -68,7 +77,7 @@ export class WatchCache {
 
   constructor(
     private readonly backend: Backend,
-    private readonly opts: { prefix: string; capacity?: number },
+    private readonly opts: { prefix: string; capacity?: number; recent?: RecentObjects },
   ) {}
 
   async start(): Promise<void> {
@@ -76,7 +85,7 @@ export class WatchCache {
     this.latest = Math.max(this.latest, this.startRevision);
     this.stop = this.backend.watch(this.opts.prefix, {
       fromRevision: this.startRevision,
-      onEvent: (ev) => this.push(decodeEvent(ev)),
+      onEvent: (ev) => this.push(decodeEvent(ev, this.opts.recent)),
       onError: (err) => void this.reset(err),
     });
   }

@@ -7,6 +7,7 @@ import { RESOURCES, type ResourceInfo } from '../../api/resources.js';
 import { errors } from '../errors.js';
 import type { KObject } from '../../api/types.js';
 import { ResourceStore } from './store.js';
+import type { RecentObjects } from './recent.js';
 import { GenericStrategy, NamespaceStrategy, PodStrategy, ServiceStrategy, type KindPlugins, type KindStrategy } from './strategy.js';
 
 export interface RegistryOptions {
@@ -15,6 +16,8 @@ export interface RegistryOptions {
   /** Per-plural strategy overrides (e.g. services with allocators). */
   strategies?: Record<string, (res: ResourceInfo, plugins: KindPlugins) => KindStrategy>;
   now?: () => Date;
+  /** Shared with the watch cache (see recent.ts). */
+  recent?: RecentObjects;
 }
 
 export class Registry {
@@ -28,6 +31,7 @@ export class Registry {
         backend: opts.backend,
         strategy,
         now: opts.now,
+        recent: opts.recent,
         checkNamespace: res.plural === 'namespaces' ? undefined : (ns) => this.checkNamespace(ns),
       }));
     }

@@ -15,6 +15,7 @@ import { clone, isObject, jsonEqual } from '../../api/types.js';
 import { errors, fromStoreError, shown, StatusError } from '../errors.js';
 import { listPrefix, objectKey, storageOf, type StorageLocation } from './keys.js';
 import type { KindStrategy, Reservation, WriteContext } from './strategy.js';
+import type { RecentObjects } from './recent.js';
 
 export interface ListOptions {
   /** Filters applied to each object (label and field selectors, compiled by the caller). */
@@ -92,6 +93,8 @@ export interface StoreDeps {
   /** Checks that a namespace exists and accepts new content (throws a StatusError). */
   checkNamespace?: (ns: string) => Promise<void>;
   now?: () => Date;
+  /** Shared with the watch cache: saves decoding what this store just wrote. */
+  recent?: RecentObjects;
 }
 
 export class ResourceStore {
@@ -131,7 +134,27 @@ export class ResourceStore {
       throw this.ctxErr(err, name);
     }
     if (!kv) throw errors.notFound(this.res.plural, this.res.group, name);
-    return decode(kv);
+    return this.decodeKv(kv);
+  }
+
+  /** The stored object of kv, copied from the recent-writes map when it holds that value. */
+  private decodeKv(kv: KeyValue): KObject {
+    const hit = this.deps.recent?.get(kv.key, kv.value);
+    if (!hit) return decode(kv);
+    const obj = clone(hit);
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  /** Encodes obj for the store and remembers it (before the write: its event may come first). */
+  private encodeAndRemember(key: string, obj: KObject): string {
+    const value = encode(obj);
+    if (this.deps.recent) {
+      const copy = clone(obj);
+      delete copy.metadata.resourceVersion;
+      this.deps.recent.remember(key, value, copy);
+    }
+    return value;
   }
 
   async list(ns: string | undefined, opts: ListOptions = {}): Promise<ListResult> {
@@ -231,7 +254,7 @@ export class ResourceStore {
         await reservation?.rollback();
         return obj;
       }
-      const rev = await this.deps.backend.create(this.key(ns, name), encode(obj));
+      const rev = await this.deps.backend.create(this.key(ns, name), this.encodeAndRemember(this.key(ns, name), obj));
       meta.resourceVersion = String(rev);
     } catch (err) {
       await reservation?.rollback();
@@ -283,7 +306,7 @@ export class ResourceStore {
           throw err;
         }
       }
-      const live = decode(kv);
+      const live = this.decodeKv(kv);
       // tryUpdate gets a private copy; what it returns is copied again unless it is that copy
       // (a returned foreign object may be reused by the caller on a retry).
       const mine = clone(live);
@@ -299,12 +322,13 @@ export class ResourceStore {
       try {
         if (result.metadata.deletionTimestamp && !result.metadata.finalizers?.length && !this.deps.strategy.blocksDeletion?.(result)) {
           const del = await this.deps.backend.delete(key, kv.modRevision);
+          this.deps.recent?.forget(key);
           await reservation?.commit();
           result.metadata.resourceVersion = String(del.revision);
           await this.deps.strategy.afterDelete?.(result);
           return { object: result, created: false };
         }
-        const rev = await this.deps.backend.update(key, encode(result), kv.modRevision);
+        const rev = await this.deps.backend.update(key, this.encodeAndRemember(key, result), kv.modRevision);
         await reservation?.commit();
         result.metadata.resourceVersion = String(rev);
         return { object: result, created: false };
@@ -446,7 +470,7 @@ export class ResourceStore {
           this.deps.strategy.prepareForDelete?.(next);
           if (ctx.dryRun) return { object: next, deleted: false };
           try {
-            const rev = await this.deps.backend.update(key, encode(next), kv.modRevision);
+            const rev = await this.deps.backend.update(key, this.encodeAndRemember(key, next), kv.modRevision);
             next.metadata.resourceVersion = String(rev);
             return { object: next, deleted: false };
           } catch (err) {
@@ -459,6 +483,7 @@ export class ResourceStore {
       if (ctx.dryRun) return { object: live, deleted: true };
       try {
         const res = await this.deps.backend.delete(key, kv.modRevision);
+        this.deps.recent?.forget(key);
         live.metadata.resourceVersion = String(res.revision);
         await this.deps.strategy.afterDelete?.(live);
         return { object: live, deleted: true };
