@@ -3,44 +3,16 @@ import assert from 'node:assert/strict';
 import { startCluster, type TestCluster } from '../../test/harness.js';
 import { LocalClient, LEASES } from './client.js';
 import { LeaderElector, microTime, type LeaderElectorOptions, type LeaseRecord } from './leaderelection.js';
-import type { Clock } from './workqueue.js';
+import { FakeClock } from './fakeclock.js';
 import type { KObject } from '../api/types.js';
 
-/** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements Clock {
-  t = Date.UTC(2024, 0, 1);
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  /** Earliest pending timer due at or before `limit`. */
-  nextDue(limit: number): number | undefined {
-    const due = this.timers.filter((x) => x.at <= limit).map((x) => x.at);
-    return due.length ? Math.min(...due) : undefined;
-  }
-  /** Fires every timer due exactly at the current time (they run "concurrently"). */
-  fireDue(): void {
-    const due = this.timers.filter((x) => x.at <= this.t);
-    this.timers = this.timers.filter((x) => x.at > this.t);
-    for (const d of due) d.fn();
-  }
-}
 
 const LEASE_S = 15;
 type Spec = Omit<LeaderElectorOptions, 'name' | 'clock'>;
 
 /** A little world: electors sharing one fake clock, checked after every step for split brain. */
 class World {
-  readonly clock = new FakeClock();
+  readonly clock = new FakeClock(Date.UTC(2024, 0, 1));
   readonly electors: LeaderElector[] = [];
   readonly events: string[] = [];
   constructor(

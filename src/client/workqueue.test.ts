@@ -1,29 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkQueue, runWorkers, type Clock } from './workqueue.js';
+import { FakeClock } from './fakeclock.js';
+import { WorkQueue, runWorkers } from './workqueue.js';
 
-class FakeClock implements Clock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    const due = this.timers.filter((x) => x.at <= this.t);
-    this.timers = this.timers.filter((x) => x.at > this.t);
-    for (const d of due) d.fn();
-  }
-}
 
 describe('WorkQueue', () => {
   it('deduplicates keys that are queued but not yet processed', async () => {

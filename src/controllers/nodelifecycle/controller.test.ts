@@ -2,34 +2,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type TestCluster } from '../../../test/harness.js';
 import { LocalClient, LEASES, NODES, PODS } from '../../client/client.js';
-import type { Clock } from '../../client/workqueue.js';
 import type { KObject } from '../../api/types.js';
 import { newControllerContext, type ControllerContext } from '../context.js';
+import { FakeClock } from '../../client/fakeclock.js';
 import { NodeLifecycleController } from './controller.js';
 
-/** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements Clock {
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 1;
-  constructor(private t: number) {}
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-    const due = this.timers.filter((x) => x.at <= this.t);
-    this.timers = this.timers.filter((x) => x.at > this.t);
-    for (const d of due) d.fn();
-  }
-}
 
 async function until(what: string, fn: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 300; i++) {
