@@ -97,3 +97,17 @@ export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl
     },
   };
 }
+
+/**
+ * Polls `fn` until it returns a truthy value (returned) or `ms` pass (the test fails naming
+ * `what`). For waiting on controllers, which act asynchronously.
+ */
+export async function until<T>(what: string, fn: () => T | Promise<T>, ms = 10_000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

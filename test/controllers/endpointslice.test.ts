@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, NO_KUBECTL, type TestCluster } from '../harness.js';
+import { startCluster, NO_KUBECTL, type TestCluster, until } from '../harness.js';
 import { FakeNode } from '../fakenode.js';
 import type { KObject } from '../../src/api/types.js';
 import { LocalClient, PODS, SERVICES, ENDPOINTSLICES } from '../../src/client/client.js';
@@ -11,14 +11,6 @@ import type { Endpoint } from '../../src/controllers/endpointslice/endpoints.js'
 const NS = 'default';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await sleep(15);
-  }
-  assert.fail(`timed out waiting for: ${what}`);
-}
 
 describe('EndpointSlice controller (integration)', () => {
   let c: TestCluster;

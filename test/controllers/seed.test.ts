@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startCluster, NO_KUBECTL, type TestCluster } from '../harness.js';
+import { startCluster, NO_KUBECTL, type TestCluster, until } from '../harness.js';
 import { FakeNode } from '../fakenode.js';
 import { InformerFactory, type SharedInformer } from '../../src/client/shared-informer.js';
 import { LocalClient, PODS } from '../../src/client/client.js';
@@ -21,13 +21,6 @@ interface Ep {
   targetRef?: { name: string };
 }
 
-async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('seed sample end to end (controllers in kubelite up)', { skip: NO_KUBECTL }, () => {
   let c: TestCluster;

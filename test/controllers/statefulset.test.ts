@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCluster, NO_KUBECTL, type TestCluster } from '../harness.js';
+import { startCluster, NO_KUBECTL, type TestCluster, until } from '../harness.js';
 import { FakeNode } from '../fakenode.js';
 import { EVENTS, LocalClient, PODS, STATEFULSETS } from '../../src/client/client.js';
 import { InformerFactory, type SharedInformer } from '../../src/client/shared-informer.js';
@@ -25,13 +25,6 @@ function sts(name: string, spec: Record<string, unknown> = {}): KObject {
   };
 }
 
-async function until(what: string, fn: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('statefulset controller', () => {
