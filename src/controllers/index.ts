@@ -19,20 +19,13 @@ import { realClock, type Clock } from '../client/workqueue.js';
 import { newControllerContext, type Controller, type ControllerContext } from './context.js';
 import { NamespaceController } from './namespace/controller.js';
 import { GarbageCollector } from './garbagecollector/controller.js';
-import { StatefulSetController } from './statefulset/controller.js';
-import { ReplicaSetController } from './replicaset/controller.js';
-import { DeploymentController } from './deployment/controller.js';
-import { EndpointsController } from './endpoints/controller.js';
-import { EndpointSliceController } from './endpointslice/controller.js';
-import { EndpointSliceMirroringController } from './endpointslicemirroring/controller.js';
-import { NodeLifecycleController } from './nodelifecycle/controller.js';
-import { Scheduler } from './scheduler/controller.js';
 
 export type { Controller } from './context.js';
 
 export interface ControllerSpec {
   name: string;
-  make(ctx: ControllerContext): Controller;
+  /** May load the controller's module on demand (keeps `kubelite up`'s start fast). */
+  make(ctx: ControllerContext): Controller | Promise<Controller>;
 }
 
 /** A set of controllers guarded by one Lease `kube-system/<name>`. */
@@ -47,18 +40,18 @@ export const COMPONENTS: ComponentSpec[] = [
     controllers: [
       { name: 'namespace', make: (ctx) => new NamespaceController(ctx.registry, ctx.cache) },
       { name: 'garbagecollector', make: (ctx) => new GarbageCollector(ctx.registry, ctx.cache) },
-      { name: 'deployment', make: (ctx) => new DeploymentController(ctx) },
-      { name: 'replicaset', make: (ctx) => new ReplicaSetController(ctx) },
-      { name: 'statefulset', make: (ctx) => new StatefulSetController(ctx) },
-      { name: 'endpointslice', make: (ctx) => new EndpointSliceController(ctx) },
-      { name: 'endpoints', make: (ctx) => new EndpointsController(ctx) },
-      { name: 'endpointslicemirroring', make: (ctx) => new EndpointSliceMirroringController(ctx) },
-      { name: 'nodelifecycle', make: (ctx) => new NodeLifecycleController(ctx) },
+      { name: 'deployment', make: async (ctx) => new (await import('./deployment/controller.js')).DeploymentController(ctx) },
+      { name: 'replicaset', make: async (ctx) => new (await import('./replicaset/controller.js')).ReplicaSetController(ctx) },
+      { name: 'statefulset', make: async (ctx) => new (await import('./statefulset/controller.js')).StatefulSetController(ctx) },
+      { name: 'endpointslice', make: async (ctx) => new (await import('./endpointslice/controller.js')).EndpointSliceController(ctx) },
+      { name: 'endpoints', make: async (ctx) => new (await import('./endpoints/controller.js')).EndpointsController(ctx) },
+      { name: 'endpointslicemirroring', make: async (ctx) => new (await import('./endpointslicemirroring/controller.js')).EndpointSliceMirroringController(ctx) },
+      { name: 'nodelifecycle', make: async (ctx) => new (await import('./nodelifecycle/controller.js')).NodeLifecycleController(ctx) },
     ],
   },
   {
     name: 'kube-scheduler',
-    controllers: [{ name: 'scheduler', make: (ctx) => new Scheduler(ctx) }],
+    controllers: [{ name: 'scheduler', make: async (ctx) => new (await import('./scheduler/controller.js')).Scheduler(ctx) }],
   },
 ];
 
@@ -117,24 +110,18 @@ class Term {
     return [...this.running.keys()].map((n) => `${this.component.name}/${n}`);
   }
 
-  private launch(spec: ControllerSpec, delay: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    let c: Controller;
+  private async launch(spec: ControllerSpec, delay: number): Promise<void> {
+    if (this.stopping) return;
+    let c: Controller | undefined;
     try {
-      c = spec.make(this.ctx);
+      c = await spec.make(this.ctx);
+      await c.start();
     } catch (err) {
+      if (c) void c.stop().catch(() => undefined);
       return this.retry(spec, delay, err);
     }
-    return c.start().then(
-      () => {
-        if (this.stopping) return c.stop();
-        this.running.set(spec.name, c);
-      },
-      (err: unknown) => {
-        void c.stop().catch(() => undefined);
-        return this.retry(spec, delay, err);
-      },
-    );
+    if (this.stopping) return c.stop();
+    this.running.set(spec.name, c);
   }
 
   private retry(spec: ControllerSpec, delay: number, err: unknown): Promise<void> {
