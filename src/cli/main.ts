@@ -79,9 +79,9 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const ms = Math.round(performance.now() - started);
-  process.stdout.write(`kubelite: API server at ${cluster.url} (store ready, ${ms} ms)\n`);
-  process.stdout.write(`kubelite ready: export KUBECONFIG=${cluster.kubeconfig}\n`);
-  await new Promise<void>((resolve) => {
+  // Handlers go in before the ready line: a client that signals as soon as it reads the line
+  // must find them (otherwise SIGINT's default action kills the process uncleanly).
+  const done = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;
@@ -95,6 +95,9 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  process.stdout.write(`kubelite: API server at ${cluster.url} (store ready, ${ms} ms)\n`);
+  process.stdout.write(`kubelite ready: export KUBECONFIG=${cluster.kubeconfig}\n`);
+  await done;
   return 0;
 }
 
