@@ -6,6 +6,7 @@ import { up } from './up.js';
 import { LockError } from './lock.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
+import { imageMapCommand } from '../node/runtime/images.js';
 
 const USAGE = `usage: kubelite <command> [flags]
 
@@ -24,6 +25,9 @@ commands:
             --store URL           target store (default sqlite://DIR/state.db)
             --data-dir DIR        cluster data dir, locked while restoring (default ./.kubelite)
             --force               replace the contents of a non-empty store
+  image     image mappings for the node agent (DIR/images.yaml)
+            [--data-dir DIR] map REF --builtin NAME     run a built-in (kubelite/demo-web, agnhost, shell)
+            [--data-dir DIR] map REF --command CMD ...  run a host command
   version   print the version
 `;
 
@@ -39,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'backup') return backupCommand(rest);
   if (cmd === 'restore') return restoreCommand(rest);
+  if (cmd === 'image') {
+    const withDir = rest[0] === '--data-dir';
+    return imageMapCommand(withDir ? rest.slice(2) : rest, { dataDir: withDir ? (rest[1] ?? '') : './.kubelite' });
+  }
   if (cmd !== 'up') {
     process.stderr.write(`kubelite: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
     return 2;

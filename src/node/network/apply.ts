@@ -1,0 +1,82 @@
+/**
+ * Applies network plans from `plan.ts`. The runner and file writer are injected so tests can
+ * record commands; the real ones use `execFile` and `fs.writeFile`. Setup stops at the first
+ * failure (later steps depend on earlier ones); teardown runs every step and ignores "not found".
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import type { NetCommand } from './plan.js';
+
+export interface RunResult { code: number; stderr: string }
+export type Runner = (argv: string[]) => Promise<RunResult>;
+export type FileWriter = (path: string, content: string) => Promise<void>;
+
+export interface ApplyOptions {
+  runner?: Runner;
+  writeFile?: FileWriter;
+}
+
+/** A failed plan step; `argv` is the command (or `['write', path]`), `stderr` its output. */
+export class NetApplyError extends Error {
+  constructor(readonly argv: string[], readonly code: number, readonly stderr: string) {
+    super(`network command failed (exit ${code}): ${argv.join(' ')}: ${stderr.trim() || '(no output)'}`);
+    this.name = 'NetApplyError';
+  }
+}
+
+/** Runs argv without a shell; a spawn failure (e.g. ENOENT) becomes code 127. */
+export const execRunner: Runner = (argv) =>
+  new Promise((resolve) => {
+    execFile(argv[0]!, argv.slice(1), { timeout: 30_000 }, (err, _stdout, stderr) => {
+      if (!err) return resolve({ code: 0, stderr: String(stderr) });
+      const code = typeof err.code === 'number' ? err.code : 127;
+      resolve({ code, stderr: String(stderr) || err.message });
+    });
+  });
+
+const defaultWriter: FileWriter = (path, content) => writeFile(path, content);
+
+const EXISTS = /File exists|already exists/i;
+const NOT_FOUND = /Cannot find device|does not exist|No such file|No such device|not found|Invalid netns|ENOENT|Cannot open network namespace/i;
+
+/** True for stderr that says the object is already gone (what teardown tolerates). */
+export function isNotFoundError(stderr: string): boolean {
+  return NOT_FOUND.test(stderr);
+}
+
+async function runOne(cmd: NetCommand, opts: ApplyOptions): Promise<NetApplyError | undefined> {
+  if (cmd.kind === 'write') {
+    try {
+      await (opts.writeFile ?? defaultWriter)(cmd.path, cmd.content);
+      return undefined;
+    } catch (e) {
+      return new NetApplyError(['write', cmd.path], 1, e instanceof Error ? e.message : String(e));
+    }
+  }
+  const r = await (opts.runner ?? execRunner)(cmd.argv);
+  if (r.code === 0) return undefined;
+  if (cmd.okIfExists && EXISTS.test(r.stderr)) return undefined;
+  return new NetApplyError(cmd.argv, r.code, r.stderr);
+}
+
+/** Runs the plan in order; throws {@link NetApplyError} for the first failing step. */
+export async function applyCommands(cmds: readonly NetCommand[], opts: ApplyOptions = {}): Promise<void> {
+  for (const cmd of cmds) {
+    const err = await runOne(cmd, opts);
+    if (err) throw err;
+  }
+}
+
+/**
+ * Runs every step even if some fail; "not found" failures are ignored (the thing is already
+ * gone). Other failures are thrown together at the end as an AggregateError of NetApplyErrors.
+ */
+export async function teardown(cmds: readonly NetCommand[], opts: ApplyOptions = {}): Promise<void> {
+  const errors: NetApplyError[] = [];
+  for (const cmd of cmds) {
+    const err = await runOne(cmd, opts);
+    if (err && !isNotFoundError(err.stderr)) errors.push(err);
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, `${errors.length} teardown steps failed: ${errors.map((e) => e.message).join('; ')}`);
+}
