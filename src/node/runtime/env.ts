@@ -10,7 +10,9 @@
  */
 import type { KObject } from '../../api/types.js';
 import { isObject } from '../../api/types.js';
-import { quantityMilli, quantityValue } from '../../controllers/scheduler/quantity.js';
+import { fieldRefValue, resourceFieldRefValue } from '../downward.js';
+
+export { fieldRefValue, resourceFieldRefValue } from '../downward.js';
 
 export interface ContainerEnvInput {
   pod: KObject;
@@ -175,84 +177,6 @@ export function expandVars(input: string, lookup: (name: string) => string | und
     }
   }
   return out;
-}
-
-/** Go's %q for the ASCII strings labels and annotations hold (close enough for the downward API). */
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
-
-function formatMap(m: Record<string, string>): string {
-  return Object.keys(m)
-    .sort()
-    .map((k) => `${k}=${goQuote(m[k]!)}`)
-    .join('\n');
-}
-
-const SUBSCRIPT = /^metadata\.(labels|annotations)\['(.*)'\]$/;
-
-/** The value of a downward-API fieldRef; throws `unsupported fieldPath: X` for anything else. */
-export function fieldRefValue(path: string, input: ContainerEnvInput): string {
-  const { pod } = input;
-  const spec = rec(pod.spec);
-  const podIPs = input.podIPs ?? (input.podIP ? [input.podIP] : []);
-  const hostIPs = input.hostIPs ?? (input.hostIP ? [input.hostIP] : []);
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata.namespace ?? '';
-    case 'metadata.uid':
-      return pod.metadata.uid ?? '';
-    case 'metadata.labels':
-      return formatMap(pod.metadata.labels ?? {});
-    case 'metadata.annotations':
-      return formatMap(pod.metadata.annotations ?? {});
-    case 'spec.nodeName':
-      return (typeof spec.nodeName === 'string' && spec.nodeName) || input.nodeName || '';
-    case 'spec.serviceAccountName':
-      return typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : '';
-    case 'status.hostIP':
-      return hostIPs[0] ?? '';
-    case 'status.hostIPs':
-      return hostIPs.join(',');
-    case 'status.podIP':
-      return input.podIP ?? podIPs[0] ?? '';
-    case 'status.podIPs':
-      return podIPs.join(',');
-  }
-  const m = SUBSCRIPT.exec(path);
-  if (m) {
-    const map = m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations;
-    return map?.[m[2]!] ?? '';
-  }
-  throw new Error(`unsupported fieldPath: ${path}`);
-}
-
-/**
- * The value of a resourceFieldRef (limits/requests cpu/memory/ephemeral-storage) divided by its
- * divisor and rounded up; a limit the container does not set reads as node allocatable.
- */
-export function resourceFieldRefValue(
-  ref: Record<string, unknown>,
-  container: Record<string, unknown>,
-  opts: { nodeAllocatable?: Record<string, string> } = {},
-): string {
-  const nodeAllocatable = opts.nodeAllocatable ?? {};
-  const resource = typeof ref.resource === 'string' ? ref.resource : '';
-  const m = /^(limits|requests)\.(.+)$/.exec(resource);
-  if (!m) throw new Error(`unsupported container resource : ${resource}`);
-  const [, kind, name] = m as unknown as [string, 'limits' | 'requests', string];
-  const resources = rec(container.resources);
-  const own = strMap(resources[kind])[name];
-  const amount = own ?? (kind === 'limits' ? nodeAllocatable[name] : undefined) ?? '0';
-  const divisorText = ref.divisor === undefined || ref.divisor === null || String(ref.divisor) === '0' ? '1' : String(ref.divisor);
-  if (name === 'cpu') {
-    const d = quantityMilli(divisorText) || 1;
-    return String(Math.ceil(quantityMilli(amount) / d));
-  }
-  const d = quantityValue(divisorText) || 1;
-  return String(Math.ceil(quantityValue(amount) / d));
 }
 
 function decodeSecretData(secret: KObject): Record<string, string> {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KObject } from '../../api/types.js';
-import { volumeFiles, formatMap, goQuote, type VolumeContext } from './contents.js';
+import { volumeFiles, type VolumeContext } from './contents.js';
+import { formatMap, goQuote } from '../downward.js';
 
 const pod: KObject = {
   metadata: { name: 'web-1', namespace: 'ns1', uid: 'u-1', labels: { b: '2', a: 'x"y' }, annotations: { note: 'hi' } },

@@ -5,7 +5,7 @@
  * `MountVolume.SetUp failed for volume "v" : <error>` events users search for.
  */
 import { isObject, type KObject } from '../../api/types.js';
-import { parseQuantity } from '../../api/validation/quantity.js';
+import { fieldRefValue, resourceFieldRefValue } from '../downward.js';
 
 export interface VolumeFile {
   /** Relative path inside the volume (validated: not absolute, no `..` element). */
@@ -129,88 +129,37 @@ function downwardFiles(src: Obj, ctx: VolumeContext, inheritedMode: number | und
   return items.map((it) => {
     const path = checkPath(String(it.path ?? ''));
     let text: string;
-    if (isObject(it.fieldRef)) text = fieldRefValue(String(it.fieldRef.fieldPath ?? ''), ctx.pod);
+    if (isObject(it.fieldRef)) text = volumeFieldValue(String(it.fieldRef.fieldPath ?? ''), ctx.pod);
     else if (isObject(it.resourceFieldRef)) text = resourceFieldValue(it.resourceFieldRef, ctx);
     else throw new VolumeError(`downwardAPI item ${path} has neither fieldRef nor resourceFieldRef`);
     return { path, content: Buffer.from(text, 'utf8'), mode: modeOf(it.mode, defaultMode) };
   });
 }
 
-/** fieldRef paths a downwardAPI volume accepts (spec.nodeName etc. are env-only in kube). */
-export function fieldRefValue(fieldPath: string, pod: KObject): string {
-  const md = pod.metadata;
-  const sub = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(fieldPath);
-  if (sub) {
-    const map = (sub[1] === 'labels' ? md.labels : md.annotations) ?? {};
-    return map[sub[2]] ?? '';
-  }
-  switch (fieldPath) {
-    case 'metadata.name':
-      return md.name ?? '';
-    case 'metadata.namespace':
-      return md.namespace ?? '';
-    case 'metadata.uid':
-      return md.uid ?? '';
-    case 'metadata.labels':
-      return formatMap(md.labels ?? {});
-    case 'metadata.annotations':
-      return formatMap(md.annotations ?? {});
-    default:
-      throw new VolumeError(`unsupported fieldPath: ${fieldPath}`);
+/** fieldRef paths a downwardAPI volume accepts: metadata only (spec.nodeName etc. are env-only in kube). */
+function volumeFieldValue(fieldPath: string, pod: KObject): string {
+  if (!fieldPath.startsWith('metadata.')) throw new VolumeError(`unsupported fieldPath: ${fieldPath}`);
+  try {
+    return fieldRefValue(fieldPath, { pod });
+  } catch (err) {
+    throw new VolumeError((err as Error).message);
   }
 }
 
-/** Kube's FormatMap: `key="value"` lines, keys sorted, values Go-%q quoted, no trailing newline. */
-export function formatMap(m: Record<string, string>): string {
-  return Object.keys(m)
-    .sort()
-    .map((k) => `${k}=${goQuote(m[k])}`)
-    .join('\n');
-}
-
-/** Go's %q for strings: double-quoted with Go escapes; printable non-ASCII stays as is. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\x07') out += '\\a';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (ch === '\v') out += '\\v';
-    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp >= 0x80 && cp < 0xa0) out += '\\u' + cp.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
-}
-
-/**
- * resourceFieldRef: ceil(value / divisor) as an integer string; cpu compares in millicores like
- * kube. A limit the container leaves unset falls back to node allocatable.
- */
+/** resourceFieldRef of the named container (the first when unnamed), as the env var would read it. */
 function resourceFieldValue(ref: Obj, ctx: VolumeContext): string {
-  const resource = String(ref.resource ?? '');
   const containerName = String(ref.containerName ?? '');
   const spec = isObject(ctx.pod.spec) ? ctx.pod.spec : {};
   const containers = [...(Array.isArray(spec.containers) ? spec.containers : []), ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])].filter(isObject);
   const c = containerName === '' ? containers[0] : containers.find((x) => x.name === containerName);
   if (c === undefined) throw new VolumeError(`container ${containerName} not found`);
-  const m = /^(limits|requests)\.(.+)$/.exec(resource);
-  if (!m) throw new VolumeError(`unsupported container resource : ${resource}`);
-  const res = isObject(c.resources) ? c.resources : {};
-  const section = isObject(res[m[1]]) ? (res[m[1]] as Obj) : {};
-  let raw: unknown = section[m[2]];
-  if (raw === undefined && m[1] === 'limits') raw = ctx.nodeAllocatable?.[m[2]];
-  const value = parseQuantity(raw ?? 0) ?? 0;
-  const divisor = parseQuantity(ref.divisor ?? '1') ?? 1;
-  if (divisor === 0) throw new VolumeError(`invalid divisor for ${resource}`);
-  if (m[2] === 'cpu') return String(Math.ceil(Math.round(value * 1000) / Math.round(divisor * 1000)));
-  return String(Math.ceil(value / divisor));
+  const allocatable: Record<string, string> = {};
+  for (const [k, v] of Object.entries(ctx.nodeAllocatable ?? {})) allocatable[k] = String(v);
+  try {
+    return resourceFieldRefValue(ref, c, { nodeAllocatable: allocatable });
+  } catch (err) {
+    throw new VolumeError((err as Error).message);
+  }
 }
 
 /** Kube's rule for volume item paths: relative, no `..` element, not starting with `..`. */
