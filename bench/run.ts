@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --no-build        use the existing dist/ (built if missing) instead of rebuilding
- *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd
+ *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods
  *   --readme          also replace the "## Benchmarks" section of README.md with the summary
  *   --out FILE        results file (default bench/results/apiserver.md)
  */
@@ -24,8 +24,9 @@ import { run as watch } from './watch.js';
 import { run as rss } from './rss.js';
 import { run as etcd } from './etcd.js';
 import { run as controllers } from './controllers.js';
+import { run as pods } from './pods.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 
@@ -124,6 +125,28 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
       `${ms(m['memory.scale.ms'])} ms`,
       ratio(m['sqlite.scale.ms'], m['memory.scale.ms']),
       `sqlite ${met(m['sqlite.scale.ms'] < 10_000)}, memory ${met(m['memory.scale.ms'] < 10_000)}`,
+    ]);
+  }
+  if (r.pods && r.pods.metrics['seq.ready.p99'] !== undefined) {
+    // Real processes in per-pod network namespaces (root + netns-sandbox), sqlite only.
+    const m = r.pods.metrics;
+    for (const [key, label] of [['seq', '100 pods, one every 100 ms'], ['burst', '100 pods at once']] as const) {
+      rows.push([
+        `Pod create → Ready (node agent, netns), ${label} (p50 / p99)`,
+        'p99 < 1 s',
+        `${ms(m[`${key}.ready.p50`])} / ${ms(m[`${key}.ready.p99`])} ms`,
+        '—',
+        '—',
+        met(m[`${key}.ready.p99`] < 1000),
+      ]);
+    }
+    rows.push([
+      'Server (API + agent) with 100 running pods: idle CPU, RSS; container RSS per pod',
+      '—',
+      `${m['idle.cpu.pct'].toFixed(1)}% CPU, ${mib(m['server.rss'])} MiB; ${mib(m['containers.rss.perPod'])} MiB/pod`,
+      '—',
+      '—',
+      '—',
     ]);
   }
   if (r.rss) {

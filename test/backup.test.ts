@@ -25,7 +25,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 function cli(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...(args[0] === 'up' ? ['up', '--disable-agent', ...args.slice(1)] : args)], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const ROOT = new URL('..', import.meta.url).pathname;
 
 function run(args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...(args[0] === 'up' ? ['up', '--pod-network', 'host', ...args.slice(1)] : args)], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

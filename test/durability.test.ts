@@ -14,7 +14,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', '--data-dir', dir, '--listen', '127.0.0.1:0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'up', '--disable-agent', '--data-dir', dir, '--listen', '127.0.0.1:0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: ROOT,
     });

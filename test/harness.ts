@@ -33,12 +33,15 @@ export interface HttpResult {
 export const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 export const NO_KUBECTL = hasKubectl ? false : 'kubectl is not installed: skipping tests that drive the real kubectl';
 
+/** Options of the node agent `up` runs with `node` (no agent when omitted). */
+export type RunningClusterNodeOptions = NonNullable<Parameters<typeof up>[0]['node']>;
+
 /** `storeUrl` (e.g. `etcd://127.0.0.1:2379`) is passed to `up` verbatim and wins over `store`. */
 /**
  * `controllers: false` runs the API server without kubelite's controller manager, for tests
  * that start the controllers they exercise themselves.
  */
-export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl?: string; dir?: string; controllers?: boolean } = {}): Promise<TestCluster> {
+export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl?: string; dir?: string; controllers?: boolean; node?: RunningClusterNodeOptions } = {}): Promise<TestCluster> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kubelite-test-'));
   const cluster = await up({
     dataDir: dir,
@@ -47,6 +50,7 @@ export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl
     serviceCIDR: '10.96.0.0/12',
     bookmarkIntervalMs: 300,
     controllers: opts.controllers,
+    node: opts.node,
     quiet: true,
   });
   const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>

@@ -75,7 +75,8 @@ export function procCpuMs(pid: number): number {
 }
 
 export function cliArgs(store: StoreKind, dataDir: string, listen = '127.0.0.1:0'): string[] {
-  const args = [CLI, 'up', '--data-dir', dataDir, '--listen', listen];
+  // The node agent runs (as with `npm start`), on loopback addresses: benchmarks never touch the host network.
+  const args = [CLI, 'up', '--pod-network', 'host', '--data-dir', dataDir, '--listen', listen];
   if (store === 'memory') args.push('--store', 'memory://');
   return args;
 }
@@ -113,12 +114,16 @@ export type ServerStore = StoreKind | 'etcd';
 /**
  * Starts the built CLI on `store`. For `etcd`, `opts.storeUrl` (e.g. `etcd://127.0.0.1:2379`)
  * is required and passed as `--store`; the data dir then only holds the PKI and kubeconfig.
+ * `opts.extraArgs` are appended to the `up` command line (later flags win); `opts.nodeArgs` go
+ * to node itself, before the script (e.g. `--cpu-prof` when profiling).
  */
-export async function startServer(store: ServerStore, opts: { dataDir?: string; storeUrl?: string } = {}): Promise<ServerProcess> {
+export async function startServer(store: ServerStore, opts: { dataDir?: string; storeUrl?: string; extraArgs?: string[]; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   if (store === 'etcd' && !opts.storeUrl) throw new Error('startServer("etcd") needs opts.storeUrl');
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `kubelite-bench-${store}-`));
-  const args = store === 'etcd' ? [CLI, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--store', opts.storeUrl as string] : cliArgs(store, dataDir);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = store === 'etcd' ? [CLI, 'up', '--pod-network', 'host', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--store', opts.storeUrl as string] : cliArgs(store, dataDir);
+  // Extra flags go last: a repeated flag (e.g. `--pod-network netns`) overrides the default above.
+  if (opts.extraArgs) args.push(...opts.extraArgs);
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const { url, kubeconfig } = await waitReady(child);
   // Keep draining output so the child never blocks on a full pipe.
   child.stdout!.resume();

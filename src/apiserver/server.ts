@@ -4,7 +4,10 @@
  * durable is in the storage backend.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { NodeConnections } from './nodeconnections.js';
+import { nodeHandler } from './http/pods.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../storage/types.js';
@@ -56,13 +59,15 @@ export class ApiServer {
   private ready = false;
   private readonly sockets = new Set<import('node:net').Socket>();
   private namespaces?: LocalInformer;
+  /** Node agents serving pod log/exec/attach/portforward (see nodeconnections.ts). */
+  readonly nodes = new NodeConnections();
 
   constructor(private readonly opts: ApiServerOptions) {
     const now = opts.now ?? (() => new Date());
     const recent = new RecentObjects();
     this.registry = new Registry({ backend: opts.backend, plugins: opts.kindPlugins, strategies: opts.strategies, now, recent });
     this.cache = new WatchCache(opts.backend, { prefix: ROOT, recent });
-    this.deps = { registry: this.registry, cache: this.cache, plugins: opts.httpPlugins, now, bookmarkIntervalMs: opts.bookmarkIntervalMs };
+    this.deps = { registry: this.registry, cache: this.cache, plugins: opts.httpPlugins, now, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodes: this.nodes };
     this.tokenBufs = opts.tokens.map((t) => Buffer.from(t));
   }
 
@@ -85,6 +90,9 @@ export class ApiServer {
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.handleUpgrade(req, socket, head).catch((err) => rejectUpgrade(socket, err));
     });
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -120,6 +128,25 @@ export class ApiServer {
     if (!h || !/^bearer /i.test(h)) return false;
     const got = Buffer.from(h.slice(7).trim());
     return this.tokenBufs.some((t) => t.length === got.length && timingSafeEqual(t, got));
+  }
+
+  /**
+   * Upgraded connections: only pod exec/attach/portforward (WebSocket or SPDY), authenticated
+   * like any request, then handed to the agent of the pod's node with the raw socket.
+   */
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!this.authenticated(req)) throw errors.unauthorized();
+    const url = new URL(req.url ?? '/', 'https://kubelite');
+    const api = parseApiPath(url.pathname);
+    if (api.type !== 'resource') throw errors.pathNotFound();
+    const { path } = api;
+    const sub = path.subresource;
+    if (path.group !== '' || path.plural !== 'pods' || !path.namespace || !path.name || (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward')) {
+      throw errors.badRequest('upgrade is only supported for pod exec, attach and portforward');
+    }
+    const pod = await this.registry.must('', 'pods').get(path.namespace, path.name);
+    const handler = nodeHandler(this.nodes, pod, path.name, sub);
+    await handler.upgrade(sub, pod, url.searchParams, { req, socket, head });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -213,6 +240,17 @@ export class ApiServer {
         throw errors.pathNotFound();
     }
   }
+}
+
+/** Answers a failed upgrade with the error as a metav1.Status over plain HTTP/1.1, then closes. */
+function rejectUpgrade(socket: Duplex, err: unknown): void {
+  const se = err instanceof StatusError ? err : errors.internal(err instanceof Error ? err.message : String(err));
+  if (!(err instanceof StatusError)) console.error('kubelite: internal error:', err instanceof Error ? err.stack : err);
+  if (!socket.writable) return;
+  const body = JSON.stringify(se.toStatus());
+  socket.end(
+    `HTTP/1.1 ${se.code} ${STATUS_CODES[se.code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export { StatusError };

@@ -17,6 +17,13 @@ commands:
             --store URL           memory://, sqlite://PATH (default sqlite://DIR/state.db),
                                   etcd://HOST:PORT[,HOST:PORT...][?prefix=P&ca=F&cert=F&key=F]
             --service-cidr CIDR   ClusterIP range (default 10.96.0.0/12)
+            --disable-agent       run no node agent (control plane only)
+            --node-name NAME      this node's name (default: the hostname)
+            --pod-network MODE    auto | netns (a network namespace per pod; root) |
+                                  host (127.244.0.x addresses, no root) (default auto)
+            --pod-cidr CIDR       pod addresses in netns mode (default 10.244.0.0/24)
+            --cluster-dns IP[,IP] nameservers in pods' resolv.conf (default 10.96.0.10)
+            --cluster-domain D    cluster DNS zone (default cluster.local)
   backup    write a consistent snapshot of every object (safe while the cluster serves)
             --out FILE            the backup file (gzip'd JSON lines, mode 0600)
             --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
@@ -61,11 +68,22 @@ async function main(argv: string[]): Promise<number> {
         store: { type: 'string' },
         'service-cidr': { type: 'string', default: '10.96.0.0/12' },
         'node-port-range': { type: 'string', default: '30000-32767' },
+        'disable-agent': { type: 'boolean', default: false },
+        'node-name': { type: 'string' },
+        'pod-network': { type: 'string', default: 'auto' },
+        'pod-cidr': { type: 'string', default: '10.244.0.0/24' },
+        'cluster-dns': { type: 'string', default: '10.96.0.10' },
+        'cluster-domain': { type: 'string', default: 'cluster.local' },
       },
       strict: true,
     }));
   } catch (err) {
     process.stderr.write(`kubelite up: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const podNetwork = values['pod-network'];
+  if (podNetwork !== 'auto' && podNetwork !== 'netns' && podNetwork !== 'host') {
+    process.stderr.write(`kubelite up: --pod-network must be auto, netns or host (got ${JSON.stringify(podNetwork)})\n`);
     return 2;
   }
   const started = performance.now();
@@ -77,6 +95,17 @@ async function main(argv: string[]): Promise<number> {
       store: values.store,
       serviceCIDR: values['service-cidr']!,
       nodePortRange: values['node-port-range'],
+      node: values['disable-agent']
+        ? undefined
+        : {
+            nodeName: values['node-name'],
+            podNetwork,
+            podCIDR: values['pod-cidr'],
+            clusterDNS: values['cluster-dns']!.split(',').filter(Boolean),
+            clusterDomain: values['cluster-domain'],
+            // Sandboxed tests name pod namespaces after their sandbox so its cleanup finds them.
+            netnsPrefix: process.env.SANDBOX_NETNS ? `${process.env.SANDBOX_NETNS}-p` : undefined,
+          },
     });
   } catch (err) {
     if (err instanceof LockError) {

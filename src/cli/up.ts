@@ -14,6 +14,7 @@ import { bootstrap } from '../apiserver/bootstrap.js';
 import { startControllerManager, type ControllerManager, type LeaderElectionTimings } from '../controllers/index.js';
 import { acquireLock } from './lock.js';
 import { startCompactor } from '../apiserver/compactor.js';
+import { startNode, type NodeOptions, type RunningNode } from '../node/index.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -30,6 +31,8 @@ export interface UpOptions {
   controllers?: boolean;
   /** holderIdentity in the leader-election leases (default: kept in DATA_DIR/identity, see memberIdentity). */
   identity?: string;
+  /** Run the node agent on this machine with these options (the CLI does unless --disable-agent); omitted: no node. */
+  node?: Omit<NodeOptions, 'dataDir' | 'quiet'>;
 }
 
 export interface RunningCluster {
@@ -40,6 +43,8 @@ export interface RunningCluster {
   caCertPem: string;
   /** The controller manager (undefined with `controllers: false`). */
   controllers?: ControllerManager;
+  /** The node agent (when `node` was given). */
+  node?: RunningNode;
   stop(): Promise<void>;
 }
 
@@ -101,6 +106,20 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       ? undefined
       : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity, quiet: opts.quiet });
     const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
+    let node: RunningNode | undefined;
+    if (opts.node) {
+      try {
+        node = await startNode({ registry: server.registry, cache: server.cache, nodes: server.nodes }, { ...opts.node, dataDir, quiet: opts.quiet });
+      } catch (err) {
+        compactor.stop();
+        await controllers?.stop();
+        await endpoints.stop();
+        strategies.stop();
+        await server.close();
+        await backend.close();
+        throw err;
+      }
+    }
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
     let stopped = false;
@@ -111,9 +130,11 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       token: pki.adminToken,
       caCertPem: pki.caCertPem,
       controllers,
+      node,
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
+        await node?.stop();
         compactor.stop();
         await controllers?.stop();
         await endpoints.stop();

@@ -28,6 +28,7 @@ import { negotiate, send, type Negotiated } from './respond.js';
 import { serveWatch } from './watch.js';
 import { handleScale } from './scale.js';
 import { handlePodSubresource } from './pods.js';
+import type { NodeConnections } from '../nodeconnections.js';
 
 export interface HandlerDeps {
   registry: Registry;
@@ -35,6 +36,8 @@ export interface HandlerDeps {
   plugins: HttpPlugins;
   now: () => Date;
   bookmarkIntervalMs?: number;
+  /** Node agents answering pod log/exec/attach/portforward. */
+  nodes?: NodeConnections;
 }
 
 /** Where a served resource is stored (HPA v1 lives as v2, events.k8s.io Events as core Events). */

@@ -9,6 +9,7 @@ import { bindPod } from '../registry/binding.js';
 import { decodeBody, readBody } from './request.js';
 import { send } from './respond.js';
 import { writeContext, type Ctx } from './handlers.js';
+import type { NodeConnections, NodeStreamingHandler } from '../nodeconnections.js';
 
 async function bind(ctx: Ctx, podName: string, binding: Record<string, unknown>): Promise<void> {
   const ns = ctx.path.namespace;
@@ -44,13 +45,29 @@ export async function handlePodSubresource(ctx: Ctx, sub: string): Promise<void>
     send(ctx.res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
     return;
   }
-  // log, exec, attach, portforward: the pod must exist; then the node agent answers (not yet part of kubelite).
+  // log, exec, attach, portforward: the pod must exist and be bound; then its node's agent answers.
   const pod: KObject = await ctx.store.get(ctx.path.namespace, name);
+  const handler = nodeHandler(ctx.deps.nodes, pod, name, sub);
+  if (sub === 'log') {
+    if (method !== 'GET') throw errors.methodNotAllowed();
+    return handler.logs(pod, ctx.q, ctx.res);
+  }
+  // exec/attach/portforward only work as upgraded connections (they arrive through
+  // handlePodUpgrade); a plain request gets kube's answer.
+  throw errors.badRequest('Upgrade request required');
+}
+
+/** The agent serving the pod's node, or kube's errors for an unbound pod / a node nobody serves. */
+export function nodeHandler(nodes: NodeConnections | undefined, pod: KObject, name: string, sub: string): NodeStreamingHandler {
   const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
   if (!nodeName) throw new StatusError(400, 'BadRequest', `pod ${name} does not have a host assigned`);
-  throw new StatusError(
-    400,
-    'BadRequest',
-    `${sub} for pod ${name} is not available: node "${nodeName}" has no kubelite node agent serving ${sub} yet`,
-  );
+  const handler = nodes?.get(nodeName);
+  if (!handler) {
+    throw new StatusError(
+      400,
+      'BadRequest',
+      `${sub} for pod ${name} is not available: no node agent is serving node "${nodeName}"`,
+    );
+  }
+  return handler;
 }

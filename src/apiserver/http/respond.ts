@@ -2,7 +2,7 @@
  * Responses: content negotiation (JSON, YAML, Table, PartialObjectMetadata) and Status errors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { yaml } from '../../util/lazy.js';
+import { stringifyJson, stringifyYaml } from '../../util/deepjson.js';
 import { StatusError, errors } from '../errors.js';
 import { UnavailableError } from '../../storage/errors.js';
 
@@ -62,7 +62,7 @@ export function send(
     res.end();
     return;
   }
-  const text = opts.yaml ? yaml().stringify(body) : JSON.stringify(body);
+  const text = opts.yaml ? stringifyYaml(body) : stringifyJson(body);
   const headers: Record<string, string | string[]> = {
     'Content-Type': opts.contentType ?? 'application/json',
     'Content-Length': String(Buffer.byteLength(text)),

@@ -5,6 +5,7 @@
  * is no longer available), with bookmarks and timeouts. Events reach the client in revision
  * order, each once; an object leaving or entering a selector is sent as DELETED or ADDED.
  */
+import { stringifyJson } from '../../util/deepjson.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject } from '../../api/types.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
@@ -79,7 +80,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   const emit = (o: Outgoing): void => {
     if (closed) return;
     writeHeader();
-    res.write(JSON.stringify(o) + '\n');
+    res.write(stringifyJson(o) + '\n');
   };
 
   // Plain-object events in the stored version are the same bytes for every watcher: encode
@@ -89,7 +90,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     if (!shareable) return emit(encode(type, ev.object));
     if (closed) return;
     const lines = (ev.encoded ??= {});
-    const line = (lines[type] ??= JSON.stringify({ type, object: ev.object }) + '\n');
+    const line = (lines[type] ??= stringifyJson({ type, object: ev.object }) + '\n');
     writeHeader();
     res.write(line);
   };

@@ -3,9 +3,15 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { hostname } from 'node:os';
+import * as https from 'node:https';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, udpReply, formatHostPort, goTimeString, dial } from './agnhost.js';
+import {
+  parseFlags, parseArgs, udpReply, formatHostPort, goTimeString, dial, parseGoDuration, goDurationString, porterPlan,
+  splitHostPort, classifyTcpError, checkPort, parseUdpAddresses, goJson, LOCALHOST_CERT, LOCALHOST_KEY,
+} from './agnhost.js';
 
 const SCRIPT = fileURLToPath(new URL('./agnhost.ts', import.meta.url));
 const children: ChildProcess[] = [];
@@ -18,21 +24,23 @@ interface Proc {
   /** Resolves with the first stdout match of `re` (group 1). */
   waitFor(re: RegExp): Promise<string>;
   exited: Promise<number | null>;
+  stderr(): string;
 }
 
-function run(args: string[]): Proc {
+function run(args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
-    env: { ...process.env, AGNHOST_BIND_ADDRESS: '127.0.0.1' },
+    env: { ...process.env, AGNHOST_BIND_ADDRESS: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const waiters: Array<() => void> = [];
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
     for (const w of waiters.splice(0)) w();
   });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const waitFor = (re: RegExp): Promise<string> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timeout waiting for ${re} in: ${out}`)), 30_000);
@@ -45,7 +53,8 @@ function run(args: string[]): Proc {
       };
       check();
     });
-  return { child, waitFor, exited };
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, waitFor, exited, stderr: () => err };
 }
 
 async function startNetexec(): Promise<{ p: Proc; http: number; udp: number }> {
@@ -125,7 +134,7 @@ test('netexec HTTP endpoints, UDP server and /dial between two instances', async
   const host = hostname();
 
   const root = await get(a.http, '/');
-  assert.match(root.body, /^NOW: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC$/);
+  assert.match(root.body, /^NOW: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC m=\+\d+\.\d{9}$/);
   assert.deepEqual(await get(a.http, '/hostname'), { status: 200, body: host });
   assert.deepEqual(await get(a.http, '/hostName'), { status: 200, body: host });
   assert.match((await get(a.http, '/clientip')).body, /^127\.0\.0\.1:\d+$/);
@@ -232,4 +241,214 @@ test('pause exits 0 on SIGTERM and on SIGINT', async () => {
     p.child.kill(sig);
     assert.equal(await p.exited, 0, sig);
   }
+});
+
+test('parseArgs: positionals, cobra errors, new subcommands', () => {
+  const cases: Array<{ sub: string; argv: string[]; args?: string[]; flags?: Record<string, string>; err?: RegExp }> = [
+    { sub: 'connect', argv: ['127.0.0.1:80', '--timeout=1s'], args: ['127.0.0.1:80'], flags: { timeout: '1s', protocol: 'tcp', 'udp-data': 'hostname' } },
+    { sub: 'connect', argv: ['--protocol', 'udp', 'h:1'], args: ['h:1'], flags: { protocol: 'udp', timeout: '0s' } },
+    { sub: 'connect', argv: ['--', '-x:1'], args: ['-x:1'] },
+    { sub: 'connect', argv: [], err: /^Error: accepts 1 arg\(s\), received 0$/ },
+    { sub: 'connect', argv: ['a:1', 'b:2'], err: /^Error: accepts 1 arg\(s\), received 2$/ },
+    { sub: 'netexec', argv: ['extra'], err: /^Error: unknown command "extra" for "agnhost netexec"$/ },
+    { sub: 'porter', argv: ['--json-response'], args: [], flags: { 'json-response': 'true' } },
+    { sub: 'porter', argv: [], flags: { 'json-response': 'false' } },
+  ];
+  for (const c of cases) {
+    const name = `${c.sub} ${c.argv.join(' ')}`;
+    if (c.err !== undefined) {
+      assert.throws(() => parseArgs(c.sub, c.argv), c.err, name);
+      continue;
+    }
+    const got = parseArgs(c.sub, c.argv);
+    if (c.args !== undefined) assert.deepEqual(got.args, c.args, name);
+    for (const [k, v] of Object.entries(c.flags ?? {})) assert.equal(got.flags.get(k), v, `${name} ${k}`);
+  }
+});
+
+test('Go durations: parse and print', () => {
+  const parse: Array<[string, number | undefined]> = [
+    ['0', 0], ['1s', 1000], ['250ms', 250], ['1.5s', 1500], ['1m30s', 90_000], ['2h', 7_200_000], ['-1s', -1000],
+    ['1000us', 1], ['', undefined], ['5', undefined], ['1x', undefined], ['s', undefined], ['1s2', undefined],
+  ];
+  for (const [text, want] of parse) assert.equal(parseGoDuration(text), want, JSON.stringify(text));
+  const print: Array<[number, string]> = [[0, '0s'], [250, '250ms'], [1000, '1s'], [1500, '1.5s'], [10_000, '10s'], [60_000, '1m0s'], [90_000, '1m30s'], [7_200_000, '2h0m0s']];
+  for (const [ms, want] of print) assert.equal(goDurationString(ms), want, String(ms));
+});
+
+test('porterPlan picks SERVE_* variables by prefix', () => {
+  const plan = porterPlan({
+    SERVE_PORT_9001: 'a', SERVE_TCP_PORT_9002: 'b', SERVE_UDP_PORT_9003: 'c', SERVE_TLS_PORT_9004: 'd=e', SERVE_SCTP_PORT_9005: 'f',
+    SERVE_PORT_: 'empty-port', HOME: '/root', XSERVE_PORT_1: 'no', UNSET: undefined,
+  });
+  assert.deepEqual(plan, [
+    { kind: 'tcp', key: 'SERVE_PORT_9001', port: '9001', value: 'a' },
+    { kind: 'tcp', key: 'SERVE_TCP_PORT_9002', port: '9002', value: 'b' },
+    { kind: 'udp', key: 'SERVE_UDP_PORT_9003', port: '9003', value: 'c' },
+    { kind: 'tls', key: 'SERVE_TLS_PORT_9004', port: '9004', value: 'd=e' },
+    { kind: 'sctp', key: 'SERVE_SCTP_PORT_9005', port: '9005', value: 'f' },
+    { kind: 'tcp', key: 'SERVE_PORT_', port: '', value: 'empty-port' },
+  ]);
+});
+
+test('address helpers: splitHostPort, checkPort, classifyTcpError, parseUdpAddresses, goJson', () => {
+  const split: Array<[string, unknown]> = [
+    ['1.2.3.4:80', { host: '1.2.3.4', port: '80' }],
+    ['[::1]:80', { host: '::1', port: '80' }],
+    ['svc.ns:http', { host: 'svc.ns', port: 'http' }],
+    [':80', { host: '', port: '80' }],
+    ['nohost', { error: 'address nohost: missing port in address' }],
+    ['::1:80', { error: 'address ::1:80: too many colons in address' }],
+    ['[::1]', { error: 'address [::1]: missing port in address' }],
+  ];
+  for (const [dest, want] of split) assert.deepEqual(splitHostPort(dest), want, dest);
+  assert.equal(checkPort('80', 'tcp'), undefined);
+  assert.equal(checkPort('', 'tcp'), undefined);
+  assert.equal(checkPort('99999', 'tcp'), 'address 99999: invalid port');
+  assert.equal(checkPort('http', 'udp'), 'address udp/http: unknown port');
+  const classify: Array<[string | undefined, string]> = [
+    ['ECONNREFUSED', 'REFUSED\n'],
+    ['ETIMEDOUT', 'TIMEOUT\n'],
+    ['EHOSTUNREACH', 'OTHER: dial tcp 10.0.0.1:80: connect: no route to host\n'],
+    ['ENETUNREACH', 'OTHER: dial tcp 10.0.0.1:80: connect: network is unreachable\n'],
+  ];
+  for (const [code, want] of classify) assert.equal(classifyTcpError(code, '10.0.0.1:80'), want, code);
+  assert.deepEqual(parseUdpAddresses(''), []);
+  assert.deepEqual(parseUdpAddresses('10.0.0.2,::1,10.0.0.2'), ['10.0.0.2', '::1']);
+  assert.throws(() => parseUdpAddresses('10.0.0.1,nope'), /^Error: parseAddress: invalid address nope$/);
+  assert.equal(goJson({ responses: ['<a&b>'] }), '{"responses":["\\u003ca\\u0026b\\u003e"]}');
+  assert.equal(goTimeString(new Date(Date.UTC(2024, 0, 2)), { monotonicSeconds: 1.5 }), '2024-01-02 00:00:00.000000000 +0000 UTC m=+1.500000000');
+});
+
+test('dial: sctp fails per try, localhost resolves once, empty port is port 0', async () => {
+  const sctp = await dial(new URLSearchParams('request=hostname&protocol=sctp&host=127.0.0.1&port=1&tries=2'));
+  assert.equal(sctp.status, 200);
+  assert.deepEqual(JSON.parse(sctp.body), { errors: ['sctp dial failed. err:socket: protocol not supported', 'sctp dial failed. err:socket: protocol not supported'] });
+  const srv = net.createServer((c) => c.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  const r = await dial(new URLSearchParams(`request=x&host=localhost&port=${port}`));
+  srv.close();
+  assert.deepEqual(JSON.parse(r.body), { responses: ['ok'] });
+  const bad = await dial(new URLSearchParams('request=x&host=127.0.0.1&port=70000&protocol=udp'));
+  assert.deepEqual(bad, { status: 400, body: 'host and/or port param are invalid. address 70000: invalid port\n' });
+});
+
+function certFiles(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'agnhost-test-'));
+  writeFileSync(join(dir, 'tls.crt'), LOCALHOST_CERT);
+  writeFileSync(join(dir, 'tls.key'), LOCALHOST_KEY);
+  return { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+}
+
+/** GET over TLS verifying the server against our embedded localhost certificate. */
+function tlsGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path, ca: LOCALHOST_CERT, servername: 'localhost', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+test('netexec: TLS, --http-override, --udp-listen-addresses, /redirect, /shell signal, /exit validation and graceful exit', async () => {
+  const f = certFiles();
+  const p = run(['netexec', '--http-port=0', '--udp-port=0', `--tls-cert-file=${f.cert}`, `--tls-private-key-file=${f.key}`, '--udp-listen-addresses=127.0.0.1']);
+  const port = Number(await p.waitFor(/Started HTTP server on port (\d+)/));
+  const udp = Number(await p.waitFor(/Started UDP server on port 127\.0\.0\.1 (\d+)/));
+  assert.deepEqual(await tlsGet(port, '/hostname'), { status: 200, body: hostname() });
+  assert.equal(await udpAsk(udp, 'echo x'), 'x');
+  const rd = await tlsGet(port, '/redirect?location=/echo%3Fmsg%3Dfoobar&code=307');
+  assert.equal(rd.status, 307);
+  assert.equal(rd.body, '<a href="/echo?msg=foobar">Temporary Redirect</a>.\n\n');
+  const sig = await tlsGet(port, '/shell?cmd=' + encodeURIComponent('echo before; kill -9 $$'));
+  assert.deepEqual(JSON.parse(sig.body), { output: 'before\n', error: 'signal: killed' });
+  const cases: Array<[string, string]> = [
+    ['/exit?timeout=soon', `argument 'timeout' must be a valid golang duration or empty, got "soon"\n`],
+    ['/exit?wait=1', `argument 'wait' must be a valid golang duration or empty, got "1"\n`],
+    ['/exit?code=x', `argument 'code' must be an integer [0-127] or empty, got "x"\n`],
+  ];
+  for (const [path, want] of cases) assert.deepEqual(await tlsGet(port, path), { status: 200, body: want }, path);
+  assert.equal((await tlsGet(port, '/exit?code=4&wait=100ms&timeout=2s')).status, 200);
+  await p.waitFor(/(Will begin shutdown in 100ms, allowing 2s for connections to close, then will exit with 4)/);
+  await p.waitFor(/(Graceful shutdown completed with: <nil>)/);
+  assert.equal(await p.exited, 4);
+
+  const o = run(['netexec', '--http-port=0', '--udp-port=-1', '--http-override=/echo?msg=overridden']);
+  const op = Number(await o.waitFor(/Started HTTP server on port (\d+)/));
+  assert.deepEqual(await get(op, '/hostname'), { status: 200, body: 'overridden' });
+  o.child.kill('SIGKILL');
+});
+
+test('porter serves HTTP, HTTPS (embedded and file certs), UDP and --json-response; SCTP only logs', async () => {
+  const env = { SERVE_PORT_0: 'plain value', SERVE_TLS_PORT_0: 'tls value', SERVE_UDP_PORT_0: 'udp value', SERVE_SCTP_PORT_9999: 'nope' };
+  const a = run(['porter'], env);
+  const httpPort = Number(await a.waitFor(/Started HTTP server on port (\d+) \(SERVE_PORT_0\)/));
+  const tlsPort = Number(await a.waitFor(/Started HTTPS server on port (\d+) \(SERVE_TLS_PORT_0\)/));
+  const udpPort = Number(await a.waitFor(/Started UDP server on port (\d+) \(SERVE_UDP_PORT_0\)/));
+  await a.waitFor(/(SCTP is not supported by this agnhost; not serving SERVE_SCTP_PORT_9999)/);
+  assert.deepEqual(await get(httpPort, '/any/path'), { status: 200, body: 'plain value' });
+  assert.deepEqual(await tlsGet(tlsPort), { status: 200, body: 'tls value' });
+  assert.equal(await udpAsk(udpPort, 'anything'), 'udp value');
+  a.child.kill('SIGKILL');
+
+  const f = certFiles();
+  const b = run(['porter', '--json-response'], { SERVE_TCP_PORT_0: 'v<1>', SERVE_TLS_PORT_0: 't', CERT_FILE: f.cert, KEY_FILE: f.key });
+  const bp = Number(await b.waitFor(/Started HTTP server on port (\d+) \(SERVE_TCP_PORT_0\)/));
+  const bt = Number(await b.waitFor(/Started HTTPS server on port (\d+) \(SERVE_TLS_PORT_0\)/));
+  const res = await fetch(`http://127.0.0.1:${bp}/`, { method: 'POST', body: 'x' });
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  assert.equal(await res.text(), '{"Method":"POST","Body":"v\\u003c1\\u003e"}');
+  assert.deepEqual(await tlsGet(bt), { status: 200, body: '{"Method":"GET","Body":"t"}' });
+  b.child.kill('SIGKILL');
+
+  // A TCP/TLS listener that cannot start only logs; porter keeps running.
+  const c = run(['porter'], { SERVE_TLS_PORT_0: 't', CERT_FILE: '/nonexistent/cert.pem', SERVE_PORT_abc: 'x' });
+  await c.waitFor(/(tls server on port "0" with certFile="\/nonexistent\/cert\.pem", keyFile="\/localhost\.key" failed: .*ENOENT)/);
+  await c.waitFor(/(server on port "abc" failed: listen tcp: address tcp\/abc: unknown port)/);
+  assert.equal(c.child.exitCode, null);
+  c.child.kill('SIGKILL');
+});
+
+test('connect: exit code and stderr prefix per outcome', async () => {
+  const srv = net.createServer((s) => s.end());
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const open = (srv.address() as net.AddressInfo).port;
+  const closedTcp = await new Promise<number>((r) => {
+    const t = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (t.address() as net.AddressInfo).port;
+      t.close(() => r(port));
+    });
+  });
+  const silent = dgram.createSocket('udp4'); // receives, never answers
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+  const silentPort = silent.address().port;
+  const ne = await startNetexec();
+  const cases: Array<{ args: string[]; code: number; stderr: RegExp }> = [
+    { args: [`127.0.0.1:${open}`], code: 0, stderr: /^$/ },
+    { args: [`localhost:${open}`, '--timeout=2s'], code: 0, stderr: /^$/ },
+    { args: [`127.0.0.1:${closedTcp}`, '--timeout=2s'], code: 1, stderr: /^REFUSED\n$/ },
+    { args: ['nohostport'], code: 1, stderr: /^UNKNOWN: address nohostport: missing port in address\n$/ },
+    { args: ['127.0.0.1:99999'], code: 1, stderr: /^DNS: address 99999: invalid port\n$/ },
+    { args: [`127.0.0.1:${ne.udp}`, '--protocol=udp', '--timeout=2s'], code: 0, stderr: /^$/ },
+    { args: [`127.0.0.1:${silentPort}`, '--protocol=udp', '--timeout=300ms'], code: 1, stderr: /^TIMEOUT: read udp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: i\/o timeout\n$/ },
+    { args: [`127.0.0.1:${closedTcp}`, '--protocol=udp', '--timeout=2s'], code: 1, stderr: /^REFUSED: read udp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: read: connection refused\n$/ },
+    { args: ['127.0.0.1:1', '--protocol=sctp'], code: 1, stderr: /^OTHER: socket: protocol not supported\n$/ },
+    { args: ['127.0.0.1:1', '--protocol=icmp'], code: 1, stderr: /^Unsupported protocol\nicmp$/ },
+    { args: [], code: 1, stderr: /^Error: accepts 1 arg\(s\), received 0\n$/ },
+    { args: ['127.0.0.1:1', '--timeout=5'], code: 1, stderr: /^Error: invalid argument "5" for "--timeout" flag: time: invalid duration "5"\n$/ },
+  ];
+  await Promise.all(
+    cases.map(async (c) => {
+      const p = run(['connect', ...c.args]);
+      const code = await p.exited;
+      assert.equal(code, c.code, `${c.args.join(' ')}: ${p.stderr()}`);
+      assert.match(p.stderr(), c.stderr, c.args.join(' '));
+    }),
+  );
+  ne.p.child.kill('SIGKILL');
+  srv.close();
+  silent.close();
 });

@@ -4,7 +4,9 @@
  * probes can be made to fail on demand.
  *
  * Run as a process: `node dist/src/node/images/demo-web.js` or via tsx. Environment:
- *   PORT            listen port on 0.0.0.0 (default 8080; 0 = any free port)
+ *   PORT            listen port (default 8080; 0 = any free port)
+ *   KUBELITE_BIND_ADDRESS  address to listen on (default 0.0.0.0; the agent sets the pod IP
+ *                   when pods share the host network)
  *   POD_IP          included in the `/` answer when set
  *   HOSTNAME        overrides os.hostname() (the agent sets it to the pod name)
  *   READY_AFTER_MS  /readiness answers 503 until this long after start (default 0)
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
     process.stderr.write(`demo-web: invalid PORT "${portEnv}"\n`);
     process.exit(2);
   }
-  const web = await startDemoWeb({ port });
+  const web = await startDemoWeb({ port, host: process.env.KUBELITE_BIND_ADDRESS || undefined });
   process.stdout.write(`listening on ${web.port}\n`);
   let closing = false;
   const stop = (): void => {

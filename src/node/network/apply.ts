@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import type { NetCommand } from './plan.js';
 
 export interface RunResult { code: number; stderr: string }
-export type Runner = (argv: string[]) => Promise<RunResult>;
+export type Runner = (argv: string[], opts?: { input?: string }) => Promise<RunResult>;
 export type FileWriter = (path: string, content: string) => Promise<void>;
 
 export interface ApplyOptions {
@@ -24,24 +24,31 @@ export class NetApplyError extends Error {
   }
 }
 
-/** Runs argv without a shell; a spawn failure (e.g. ENOENT) becomes code 127. */
-export const execRunner: Runner = (argv) =>
+/** Runs argv without a shell, `input` on its stdin; a spawn failure (e.g. ENOENT) becomes code 127. */
+export const execRunner: Runner = (argv, opts = {}) =>
   new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: 30_000 }, (err, _stdout, stderr) => {
+    const child = execFile(argv[0]!, argv.slice(1), { timeout: 30_000 }, (err, _stdout, stderr) => {
       if (!err) return resolve({ code: 0, stderr: String(stderr) });
       const code = typeof err.code === 'number' ? err.code : 127;
       resolve({ code, stderr: String(stderr) || err.message });
     });
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(opts.input ?? '');
   });
 
 const defaultWriter: FileWriter = (path, content) => writeFile(path, content);
 
 const EXISTS = /File exists|already exists/i;
-const NOT_FOUND = /Cannot find device|does not exist|No such file|No such device|not found|Invalid netns|ENOENT|Cannot open network namespace/i;
+const NOT_FOUND = /Cannot find device|does not exist|No such file|No such device|not found|Invalid netns|ENOENT|Cannot open network namespace|Cannot remove namespace file/i;
 
-/** True for stderr that says the object is already gone (what teardown tolerates). */
+/**
+ * True for stderr that says the object is already gone (what teardown tolerates). For a batch
+ * (`ip -force -batch`) every failed line must say so: `Command failed -:N` lines are ip's own
+ * bookkeeping.
+ */
 export function isNotFoundError(stderr: string): boolean {
-  return NOT_FOUND.test(stderr);
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^Command failed /.test(l));
+  return lines.length > 0 && lines.every((l) => NOT_FOUND.test(l));
 }
 
 async function runOne(cmd: NetCommand, opts: ApplyOptions): Promise<NetApplyError | undefined> {
@@ -53,7 +60,7 @@ async function runOne(cmd: NetCommand, opts: ApplyOptions): Promise<NetApplyErro
       return new NetApplyError(['write', cmd.path], 1, e instanceof Error ? e.message : String(e));
     }
   }
-  const r = await (opts.runner ?? execRunner)(cmd.argv);
+  const r = await (opts.runner ?? execRunner)(cmd.argv, cmd.input === undefined ? undefined : { input: cmd.input });
   if (r.code === 0) return undefined;
   if (cmd.okIfExists && EXISTS.test(r.stderr)) return undefined;
   return new NetApplyError(cmd.argv, r.code, r.stderr);

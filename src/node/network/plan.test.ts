@@ -77,20 +77,14 @@ test('golden: bridge setup', () => {
 
 test('golden: pod setup and teardown', () => {
   const v = hostVethName(UID);
-  const p = `kp${shortHash(UID)}`;
-  assert.deepEqual(show(planPodSetup(node, { uid: UID, ip: '10.244.0.7', netnsPrefix: 'kl' })), [
-    'ip netns add kl-6f1c2a9e',
-    `ip link add ${v} type veth peer name ${p}`,
-    `ip link set ${p} netns kl-6f1c2a9e`,
-    `ip -n kl-6f1c2a9e link set ${p} name eth0`,
-    'ip -n kl-6f1c2a9e link set lo up',
-    'ip -n kl-6f1c2a9e addr add 10.244.0.7/24 dev eth0',
-    'ip -n kl-6f1c2a9e link set eth0 up',
-    'ip -n kl-6f1c2a9e route add default via 10.244.0.1 dev eth0',
-    `ip link set ${v} master kubelite0`,
-    `ip link set dev ${v} type bridge_slave hairpin on`,
-    `ip link set ${v} up`,
+  const setup = planPodSetup(node, { uid: UID, ip: '10.244.0.7', netnsPrefix: 'kl' });
+  assert.deepEqual(show(setup), ['ip -batch -', 'ip -n kl-6f1c2a9e -batch -']);
+  assert.deepEqual(setup.map((c) => (c.kind === 'exec' ? c.input?.split('\n') : [])), [
+    ['netns add kl-6f1c2a9e', `link add ${v} type veth peer name eth0 netns kl-6f1c2a9e`, `link set ${v} master kubelite0`, `link set dev ${v} type bridge_slave hairpin on`, `link set ${v} up`, ''],
+    ['link set lo up', 'addr add 10.244.0.7/24 dev eth0', 'link set eth0 up', 'route add default via 10.244.0.1 dev eth0', ''],
   ]);
-  assert.deepEqual(show(planPodTeardown({ uid: UID, netnsPrefix: 'kl' })), [`ip link del ${v}`, 'ip netns del kl-6f1c2a9e']);
+  const down = planPodTeardown({ uid: UID, netnsPrefix: 'kl' });
+  assert.deepEqual(show(down), ['ip -force -batch -']);
+  assert.equal(down[0]!.kind === 'exec' ? down[0]!.input : '', `link del ${v}\nnetns del kl-6f1c2a9e\n`);
   assert.throws(() => planPodSetup(node, { uid: UID, ip: '10.9.0.7', netnsPrefix: 'kl' }), /outside podCIDR/);
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePki } from '../../apiserver/auth/certs.js';
-import { grpcCheck, probeURL, resolvePort, runCheck, tcpCheck, type ExecFn, type ProbeHandler } from './checks.js';
+import { probeURL, resolvePort, runCheck, tcpCheck, type ExecFn, type ProbeHandler } from './checks.js';
 
 let server: http.Server;
 let port = 0;
@@ -117,7 +117,13 @@ const httpCases: HttpCase[] = [
     result: 'failure',
     message: /^dial tcp 127\.0\.0\.1:\d+: connect: connection refused$/,
   },
-  { name: 'grpc is not supported yet', probe: () => ({ grpc: { port: 1 } }), result: 'failure', message: /not supported yet/ },
+  {
+    name: 'grpc to a closed port times out connecting',
+    probe: () => ({ grpc: { port: closedPort } }),
+    timeoutMs: 300,
+    result: 'failure',
+    message: /^timeout: failed to connect service "127\.0\.0\.1:\d+" within 300ms: context deadline exceeded$/,
+  },
   { name: 'exec without a runtime is unknown', probe: () => ({ exec: { command: ['true'] } }), result: 'unknown', message: /exec/ },
   { name: 'no handler', probe: () => ({}), result: 'unknown', message: /missing probe handler/ },
 ];
@@ -209,5 +215,4 @@ test('resolvePort table', () => {
 test('probeURL formats scheme, IPv6 host and path', () => {
   assert.equal(probeURL({ host: '10.0.0.1', port: 8080, path: 'healthz' }).href, 'http://10.0.0.1:8080/healthz');
   assert.equal(probeURL({ host: 'fd00::1', port: 8443, scheme: 'HTTPS', path: '/a?b=c' }).href, 'https://[fd00::1]:8443/a?b=c');
-  assert.equal(grpcCheck().result, 'failure');
 });

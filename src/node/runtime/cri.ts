@@ -71,8 +71,53 @@ export interface ContainerConfig {
   annotations?: Record<string, string>;
   /** Image reference, kept for status/reporting only. */
   image?: string;
-  /** Mounts for runtimes with mount namespaces (later); ignored by the plain process runtime. */
-  mounts?: Array<{ containerPath: string; hostPath: string; readonly?: boolean }>;
+  /**
+   * Bind mounts shown inside the container's mount namespace (volumes at their mountPaths, the
+   * pod's /etc/hosts and /etc/resolv.conf). `hostPath` may be a file or a directory (a subPath is
+   * resolved by the agent into hostPath). Ignored when the runtime runs without isolation.
+   */
+  mounts?: Mount[];
+  /** Resource limits enforced with cgroups when the runtime has isolation; ignored otherwise. */
+  resources?: ContainerResources;
+}
+
+export interface Mount {
+  containerPath: string;
+  hostPath: string;
+  readonly?: boolean;
+}
+
+export interface ContainerResources {
+  /** memory limit in bytes (cgroup memory.max / memory.limit_in_bytes); exceeding it OOM-kills → reason OOMKilled. */
+  memoryLimitBytes?: number;
+  /** CPU limit in millicores (CFS quota over a 100 ms period). */
+  cpuLimitMillis?: number;
+  /** CPU request in millicores (cpu.shares / cpu.weight). */
+  cpuRequestMillis?: number;
+}
+
+/** Options of an interactive exec (kubectl exec / attach). */
+export interface ExecOptions {
+  cmd: string[];
+  /** Allocate a terminal (stdout and stderr are then one stream). */
+  tty?: boolean;
+  /** Whether the caller sends stdin. */
+  stdin?: boolean;
+}
+
+/** A running interactive exec: streams plus a promise of its exit code. */
+export interface ExecSession {
+  /** Present when ExecOptions.stdin was set. End it to close the process's stdin. */
+  stdin?: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  /** Absent with a tty (merged into stdout). */
+  stderr?: NodeJS.ReadableStream;
+  /** Terminal size change (tty only; no-op otherwise). */
+  resize(size: { width: number; height: number }): void;
+  /** Resolves with the exit code once the process has exited and its output has been read. */
+  exited: Promise<number>;
+  /** Kill the exec'd process (client went away). */
+  kill(): void;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited';
@@ -159,6 +204,8 @@ export interface RuntimeService {
    * collect its output, kill it after `timeoutMs`. Used by exec probes and non-interactive exec.
    */
   execSync(containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /** Start an interactive command inside a running container (its namespaces, env, working dir, cgroup). */
+  exec(containerId: string, opts: ExecOptions): Promise<ExecSession>;
   /** Subscribe to container exits (fired once per exit, after status is updated). Returns an unsubscribe function. */
   onContainerExit(cb: (ev: ContainerExitEvent) => void): () => void;
 }

@@ -1,6 +1,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
   exitCodeOf,
   formatCriLogLine,
   formatRfc3339Nano,
+  parseProcStat,
   sandboxStatePath,
 } from './process.js';
 import { NotFoundError, type ContainerExitEvent, type ContainerStatus } from './cri.js';
@@ -220,6 +222,22 @@ describe('ProcessRuntime', () => {
     assert.equal(st.reason, 'StartError');
   });
 
+  it('with isolation, a missing mount source is a StartError before anything is spawned', async () => {
+    rt = new ProcessRuntime({ rootDir: join(dir, 'iso-root'), isolation: true, cgroups: null });
+    sandboxId = await rt.runPodSandbox({ metadata: meta });
+    const id = await rt.createContainer(sandboxId, {
+      name: 'm',
+      command: ['true'],
+      env: {},
+      logPath: join(dir, 'm.log'),
+      mounts: [{ containerPath: '/etc/x', hostPath: join(dir, 'no-such-source') }],
+    });
+    await assert.rejects(rt.startContainer(id), /does not exist/);
+    const st = await rt.containerStatus(id);
+    assert.equal(st.reason, 'StartError');
+    assert.match(st.message ?? '', /no-such-source/);
+  });
+
   it('execSync runs with the container env and cwd, and times out', async () => {
     await setup();
     const id = await run('ex', 'exec sleep 30', { env: { FOO: 'bar' }, workingDir: dir });
@@ -271,5 +289,174 @@ describe('ProcessRuntime', () => {
     await rt.stopContainer(id, 1);
     await rt.removeContainer(id);
     await rt.removePodSandbox(sandboxId);
+  });
+});
+
+describe('ProcessRuntime survives its agent', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kubelite-proc-agent-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const ticks = (logPath: string): number[] =>
+    readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((l) => / stdout F tick /.test(l))
+      .map((l) => Number(l.split(' ').pop()));
+
+  async function waitFor(pred: () => boolean, ms = 5000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('a container keeps running and logging after the agent is SIGKILLed; a new runtime adopts it', async () => {
+    const rootDir = join(dir, 'root');
+    const logPath = join(dir, 'tick.log');
+    const agent = join(dir, 'agent.mts');
+    const modUrl = new URL('./process.ts', import.meta.url).href;
+    writeFileSync(
+      agent,
+      `import { ProcessRuntime } from ${JSON.stringify(modUrl)};
+const rt = new ProcessRuntime({ rootDir: ${JSON.stringify(rootDir)} });
+const sb = await rt.runPodSandbox({ metadata: { name: 'p', namespace: 'd', uid: 'u' } });
+const id = await rt.createContainer(sb, { name: 't', command: ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.03; done'], env: {}, logPath: ${JSON.stringify(logPath)} });
+await rt.startContainer(id);
+const st = await rt.containerStatus(id);
+process.stdout.write(JSON.stringify({ id, pid: st.pid }) + '\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', agent], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stdout!.on('data', (b: Buffer) => {
+        buf += b.toString();
+        if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
+      });
+      child.once('exit', () => reject(new Error('agent exited early')));
+    });
+    const { id, pid } = JSON.parse(line) as { id: string; pid: number };
+    await waitFor(() => existsSync(logPath) && ticks(logPath).length >= 3);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const frozen = ticks(logPath).length;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.doesNotThrow(() => process.kill(pid, 0), 'container still alive after the agent died');
+    const rt = new ProcessRuntime({ rootDir });
+    try {
+      const st = await rt.containerStatus(id);
+      assert.equal(st.state, 'running');
+      assert.equal(st.pid, pid);
+      await waitFor(() => ticks(logPath).length > frozen + 10);
+      const got = ticks(logPath);
+      assert.deepEqual(got, got.map((_, i) => i + 1), 'no lines lost or duplicated while no agent ran');
+      await rt.stopContainer(id, 1);
+      const end = await rt.containerStatus(id);
+      assert.equal(end.state, 'exited');
+      assert.equal(end.exitCode, 255);
+      assert.match(end.message ?? '', /unknown/);
+    } finally {
+      await rt.shutdown();
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+
+  it('tails new output into the CRI log promptly', async () => {
+    const rt = new ProcessRuntime({ rootDir: join(dir, 'prompt') });
+    try {
+      const sb = await rt.runPodSandbox({ metadata: { name: 'p', namespace: 'd', uid: 'u' } });
+      const logPath = join(dir, 'prompt.log');
+      const id = await rt.createContainer(sb, { name: 'q', command: ['/bin/sh', '-c', 'sleep 0.3; echo "tick 1"; exec sleep 30'], env: {}, logPath });
+      await rt.startContainer(id);
+      const raw = join(dir, 'prompt', sb, `${id}.stdout`);
+      await waitFor(() => existsSync(raw) && readFileSync(raw, 'utf8').includes('tick 1'));
+      const t0 = Date.now();
+      await waitFor(() => existsSync(logPath) && ticks(logPath).length === 1, 2000);
+      assert.ok(Date.now() - t0 < 200, `took ${Date.now() - t0} ms`);
+    } finally {
+      await rt.shutdown();
+    }
+  });
+});
+
+describe('parseProcStat', () => {
+  const table: Array<[string, { state: string; startTime: string } | undefined]> = [
+    ['1234 (sleep) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 2000000 100 18446744073709551615', { state: 'S', startTime: '987654' }],
+    ['99 (a) b) c) Z 1 99 99 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 42 0 0', { state: 'Z', startTime: '42' }],
+    ['garbage', undefined],
+  ];
+  for (const [text, want] of table) it(text.slice(0, 20), () => assert.deepEqual(parseProcStat(text), want));
+});
+
+describe('ProcessRuntime.exec (no isolation)', () => {
+  let dir: string;
+  let rt: ProcessRuntime;
+  let id: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kubelite-proc-exec-'));
+    rt = new ProcessRuntime({ rootDir: join(dir, 'root') });
+    const sb = await rt.runPodSandbox({ metadata: { name: 'p', namespace: 'd', uid: 'u' } });
+    id = await rt.createContainer(sb, { name: 'e', command: ['/bin/sh', '-c', 'exec sleep 30'], env: { WHO: 'pod' }, workingDir: dir, logPath: join(dir, 'e.log') });
+    await rt.startContainer(id);
+  });
+  after(async () => {
+    await rt.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const collect = (s: NodeJS.ReadableStream | undefined): Promise<string> =>
+    new Promise((resolve) => {
+      if (!s) return resolve('');
+      const parts: Buffer[] = [];
+      s.on('data', (b: Buffer) => parts.push(b));
+      s.on('end', () => resolve(Buffer.concat(parts).toString()));
+    });
+
+  it('streams stdin/stdout/stderr and the exit code, with the container env and cwd', async () => {
+    const s = await rt.exec(id, { cmd: ['/bin/sh', '-c', 'read x; echo "$x $WHO $(pwd)"; echo oops >&2; [ -t 0 ] || echo notty; exit 4'], stdin: true });
+    const out = collect(s.stdout);
+    const err = collect(s.stderr);
+    s.stdin!.end('hello\n');
+    assert.equal(await s.exited, 4);
+    assert.equal(await out, `hello pod ${dir}\nnotty\n`);
+    assert.equal(await err, 'oops\n');
+  });
+
+  it('allocates a tty with script and merges the streams', async () => {
+    const s = await rt.exec(id, { cmd: ['/bin/sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo "tty $WHO"; echo e >&2'], tty: true, stdin: true });
+    assert.equal(s.stderr, undefined);
+    const out = collect(s.stdout);
+    s.resize({ width: 120, height: 40 });
+    assert.equal(await s.exited, 0);
+    assert.match(await out, /tty pod\r?\n/);
+    assert.match(await out, /e\r?\n/);
+  });
+
+  it('resize reaches the pty (best effort: stty on the pty)', async () => {
+    const s = await rt.exec(id, { cmd: ['/bin/sh', '-c', 'sleep 0.6; stty size'], tty: true });
+    const out = collect(s.stdout);
+    s.resize({ width: 101, height: 33 });
+    assert.equal(await s.exited, 0);
+    assert.match(await out, /^33 101\r?\n/);
+  });
+
+  it('kill() ends a running exec', async () => {
+    const s = await rt.exec(id, { cmd: ['/bin/sh', '-c', 'sleep 30'] });
+    s.kill();
+    assert.equal(await s.exited, 137);
+  });
+
+  it('rejects exec on a stopped container', async () => {
+    const sb = (await rt.containerStatus(id)).sandboxId;
+    const other = await rt.createContainer(sb, { name: 'x', command: ['true'], env: {}, logPath: join(dir, 'x.log') });
+    await assert.rejects(rt.exec(other, { cmd: ['true'] }), /not running/);
   });
 });

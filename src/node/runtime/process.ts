@@ -1,20 +1,29 @@
 /**
- * The process runtime: every container is a plain child process (no namespaces yet).
+ * The process runtime: every container is a child process, optionally isolated.
  *
- * - Each container runs in its own process group (spawn `detached`), so stopping it signals the
- *   whole group, like a pid namespace going away; when the main process exits, any leftover group
- *   members are SIGKILLed for the same reason.
- * - stdout/stderr are appended to the container's log file in the CRI log format the kubelet
- *   reads (`<RFC3339Nano> <stream> <P|F> <content>`), so `kubectl logs` can parse them later.
- * - State lives in memory; a small `state.json` in each sandbox directory records ids and pids so
- *   a restarted agent can find its processes (recovery is not implemented yet).
+ * - Each container runs in its own process group (spawn `detached`, which also makes it a session
+ *   leader), so stopping it signals the whole group, like a pid namespace going away; when the main
+ *   process exits, any leftover group members are SIGKILLed for the same reason.
+ * - stdout/stderr go straight into append-only raw files in the sandbox dir (never pipes: a container
+ *   must not get EPIPE because the agent died); a {@link LogTailer} converts them into the CRI log
+ *   file (`<RFC3339Nano> <stream> <P|F> <content>`) that `kubectl logs` reads.
+ * - With `isolation` (root on Linux), the process starts through the wrapper from launch.ts: the
+ *   sandbox's network namespace, its own mount namespace with the container's bind mounts, its own
+ *   UTS namespace with the pod's hostname, and a cgroup per container with its limits (cgroups.ts).
+ *   An exit while the memory cgroup's OOM-kill counter is non-zero is reported as OOMKilled.
+ * - State is persisted in `<rootDir>/<sandboxId>/state.json`. A new runtime on the same rootDir
+ *   recovers it: processes still alive (same pid AND same /proc start time) are adopted, their
+ *   exit detected by polling and their logs tailed on from the persisted offsets. The exit code of
+ *   an adopted process is unknowable (it is not our child): it is reported as 137/OOMKilled when the
+ *   cgroup saw an OOM kill, else as 255 with reason Error and a message saying the code is unknown.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { realClock, type Clock } from '../../client/workqueue.js';
+import { cgroupDirs, createContainerCgroup, detectSystemCgroups, killCgroupProcs, readOomKills, removeCgroupDirs, type CgroupBase } from './cgroups.js';
 import {
   FailedPreconditionError,
   NotFoundError,
@@ -22,83 +31,20 @@ import {
   type ContainerExitEvent,
   type ContainerFilter,
   type ContainerStatus,
+  type ExecOptions,
   type ExecResult,
+  type ExecSession,
   type PodSandboxConfig,
   type PodSandboxFilter,
   type PodSandboxStatus,
   type RuntimeService,
 } from './cri.js';
+import { DEFAULT_TOOLS, buildExecArgv, buildLaunchArgv, rootSubmountsOf, ttyWrap, type LaunchTools, type PathKind } from './launch.js';
+import { DEFAULT_MAX_LOG_LINE, LogTailer } from './logtail.js';
+import { exitCodeOf, isAlive, killGroup, procStat, sessionFromChild } from './proc.js';
 
-// ---------------------------------------------------------------------------------------------
-// CRI log format (pure helpers)
-
-/** Longest content per log line before it is split into partial (`P`) records; containerd's default is 16KiB. */
-export const DEFAULT_MAX_LOG_LINE = 16 * 1024;
-
-/**
- * Formats ms-since-epoch like Go's time.RFC3339Nano in UTC: fractional seconds with trailing
- * zeros removed (and no dot at all for a whole second), e.g. `2026-11-26T15:40:00.12Z`.
- */
-export function formatRfc3339Nano(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-11-26T15:40:00.120Z
-  const [base, fracZ] = iso.split('.') as [string, string];
-  const frac = fracZ.slice(0, -1).replace(/0+$/, '');
-  return frac ? `${base}.${frac}Z` : `${base}Z`;
-}
-
-/** One CRI log record: `<ts> <stream> <tag> <content>\n`. */
-export function formatCriLogLine(ms: number, stream: 'stdout' | 'stderr', tag: 'P' | 'F', content: Buffer | string): Buffer {
-  return Buffer.concat([Buffer.from(`${formatRfc3339Nano(ms)} ${stream} ${tag} `), Buffer.from(content), Buffer.from('\n')]);
-}
-
-export interface LogRecord {
-  tag: 'P' | 'F';
-  content: Buffer;
-}
-
-/**
- * Splits a byte stream into CRI log records. A newline ends a full (`F`) record; content longer
- * than `maxLine` is emitted in `P` chunks (the last piece of that line is `F`). Content still
- * buffered when the stream ends is flushed by `end()` as a full record, as containerd does at EOF.
- */
-export class CriLineSplitter {
-  private buf: Buffer = Buffer.alloc(0);
-
-  constructor(private readonly maxLine: number = DEFAULT_MAX_LOG_LINE) {}
-
-  push(chunk: Buffer): LogRecord[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    const out: LogRecord[] = [];
-    for (;;) {
-      const nl = this.buf.indexOf(0x0a);
-      if (nl >= 0 && nl <= this.maxLine) {
-        let line = this.buf.subarray(0, nl);
-        if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
-        out.push({ tag: 'F', content: Buffer.from(line) });
-        this.buf = this.buf.subarray(nl + 1);
-      } else if (this.buf.length > this.maxLine) {
-        out.push({ tag: 'P', content: Buffer.from(this.buf.subarray(0, this.maxLine)) });
-        this.buf = this.buf.subarray(this.maxLine);
-      } else {
-        return out;
-      }
-    }
-  }
-
-  end(): LogRecord[] {
-    if (!this.buf.length) return [];
-    const rec: LogRecord = { tag: 'F', content: Buffer.from(this.buf) };
-    this.buf = Buffer.alloc(0);
-    return [rec];
-  }
-}
-
-/** Exit code as a container runtime reports it: the code, or 128 + signal number for a signal death. */
-export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  const n = signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
-  return 128 + (n ?? 0);
-}
+export { exitCodeOf, parseProcStat } from './proc.js';
+export { CriLineSplitter, DEFAULT_MAX_LOG_LINE, formatCriLogLine, formatRfc3339Nano, type LogRecord } from './logtail.js';
 
 function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
   if (!selector) return true;
@@ -114,6 +60,7 @@ export function containerMatches(s: ContainerStatus, f: ContainerFilter | undefi
   return matchesLabels(s.labels, f.labelSelector);
 }
 
+
 // ---------------------------------------------------------------------------------------------
 // The runtime
 
@@ -124,11 +71,25 @@ export interface ProcessRuntimeOptions {
   maxLogLine?: number;
   /** Base environment for processes is NOT inherited; PATH is added from this when the container env lacks one. */
   defaultPath?: string;
+  /**
+   * Run containers in namespaces and cgroups (root on Linux; see launch.ts). Default false: plain
+   * processes, mounts/resources/netns/hostname ignored.
+   */
+  isolation?: boolean;
+  /** Cgroup base override (tests); `null` disables cgroups; default: detected from /proc/self. */
+  cgroups?: CgroupBase | null;
+  tools?: LaunchTools;
+  /** How often adopted (not our child) processes are checked for exit, ms. Default 250. */
+  adoptPollMs?: number;
+  /** Fallback poll of the raw output files, ms (fs.watch does the prompt part). Default 500. */
+  logPollMs?: number;
 }
 
 interface SandboxRec {
   status: PodSandboxStatus;
   dir: string;
+  hostname?: string;
+  netnsPath?: string;
 }
 
 interface ContainerRec {
@@ -137,17 +98,38 @@ interface ContainerRec {
   child?: ChildProcess;
   /** Resolves when the container is exited and its log is flushed. */
   exited?: Promise<void>;
+  resolveExited?: () => void;
+  /** /proc start time of the main process, to tell it from a later process with the same pid. */
+  pidStart?: string;
+  cgroupDirs?: string[];
+  tailer?: LogTailer;
+  adopted?: boolean;
+}
+
+interface PersistedContainer {
+  status: ContainerStatus;
+  config: ContainerConfig;
+  pidStart?: string;
+  cgroupDirs?: string[];
+}
+
+interface PersistedState {
+  version: number;
+  sandbox: PodSandboxStatus;
+  hostname?: string;
+  netnsPath?: string;
+  containers: PersistedContainer[];
 }
 
 function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+function pathKind(p: string): PathKind {
   try {
-    process.kill(-pid, signal);
+    return statSync(p).isDirectory() ? 'dir' : 'file';
   } catch {
-    // ESRCH: group already gone.
+    return 'none';
   }
 }
 
@@ -158,12 +140,20 @@ export class ProcessRuntime implements RuntimeService {
   private readonly clock: Clock;
   private readonly maxLogLine: number;
   private readonly defaultPath: string;
+  private readonly cgroupBase: CgroupBase | undefined;
+  private readonly tools: LaunchTools;
+  private adoptTimer: NodeJS.Timeout | undefined;
+  private adoptWaiters = 0;
+  private closed = false;
 
   constructor(private readonly opts: ProcessRuntimeOptions) {
     this.clock = opts.clock ?? realClock;
     this.maxLogLine = opts.maxLogLine ?? DEFAULT_MAX_LOG_LINE;
     this.defaultPath = opts.defaultPath ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    this.tools = opts.tools ?? DEFAULT_TOOLS;
+    this.cgroupBase = opts.isolation ? (opts.cgroups === null ? undefined : (opts.cgroups ?? detectSystemCgroups())) : undefined;
     mkdirSync(opts.rootDir, { recursive: true });
+    this.recover();
   }
 
   // --- sandboxes ---
@@ -175,6 +165,8 @@ export class ProcessRuntime implements RuntimeService {
     if (config.logDirectory) mkdirSync(config.logDirectory, { recursive: true });
     this.sandboxes.set(id, {
       dir,
+      hostname: config.hostname,
+      netnsPath: config.netnsPath,
       status: {
         id,
         metadata: { ...config.metadata },
@@ -202,8 +194,9 @@ export class ProcessRuntime implements RuntimeService {
     if (!sb) return;
     await this.stopPodSandbox(sandboxId);
     for (const c of [...this.containers.values()]) {
-      if (c.status.sandboxId === sandboxId) this.containers.delete(c.status.id);
+      if (c.status.sandboxId === sandboxId) await this.removeContainer(c.status.id);
     }
+    if (this.cgroupBase) await removeCgroupDirs(cgroupDirs(this.cgroupBase, sandboxId));
     this.sandboxes.delete(sandboxId);
     rmSync(sb.dir, { recursive: true, force: true });
   }
@@ -253,19 +246,36 @@ export class ProcessRuntime implements RuntimeService {
     }
     const sb = this.sandbox(rec.status.sandboxId);
     const { config } = rec;
-    const log = createWriteStream(config.logPath, { flags: 'a' });
-    const child = spawn(config.command[0]!, config.command.slice(1), {
-      cwd: config.workingDir ?? sb.dir,
-      env: this.envOf(config),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    rec.child = child;
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', (err) => resolve(err));
-    });
-    if (spawned) {
+    const raw = this.rawPaths(sb, containerId);
+    let argv = config.command;
+    let child: ChildProcess | undefined;
+    let err: Error | undefined;
+    const outFd = openSync(raw.stdout, 'a');
+    const errFd = openSync(raw.stderr, 'a');
+    try {
+      if (this.opts.isolation) argv = this.isolatedArgv(sb, rec);
+      child = spawn(argv[0]!, argv.slice(1), {
+        cwd: this.opts.isolation ? sb.dir : (config.workingDir ?? sb.dir),
+        env: this.envOf(config),
+        detached: true,
+        // fd 3 (isolation only): the wrapper's readiness report, see LaunchSpec.readyFd.
+        stdio: this.opts.isolation ? ['ignore', outFd, errFd, 'pipe'] : ['ignore', outFd, errFd],
+      });
+    } catch (e) {
+      err = e as Error;
+    } finally {
+      // The child has its own copies of the descriptors now.
+      closeSync(outFd);
+      closeSync(errFd);
+    }
+    if (child) {
+      const c = child;
+      err = await new Promise<Error | undefined>((resolve) => {
+        c.once('spawn', () => resolve(undefined));
+        c.once('error', (e) => resolve(e));
+      });
+    }
+    if (err || !child?.pid) {
       const now = this.clock.now();
       Object.assign(rec.status, {
         state: 'exited',
@@ -273,72 +283,113 @@ export class ProcessRuntime implements RuntimeService {
         finishedAt: now,
         exitCode: 128,
         reason: 'StartError',
-        message: spawned.message,
+        message: err?.message ?? 'no pid',
       } satisfies Partial<ContainerStatus>);
-      log.end();
       this.persist(rec.status.sandboxId);
-      throw spawned;
+      throw err ?? new Error('spawn failed');
     }
-    const pid = child.pid!;
+    if (this.opts.isolation) await waitReady(child);
+    rec.child = child;
+    const pid = child.pid;
+    rec.pidStart = procStat(pid)?.startTime;
     rec.status.state = 'running';
     rec.status.pid = pid;
     rec.status.startedAt = this.clock.now();
     this.persist(rec.status.sandboxId);
-    rec.exited = this.supervise(rec, child, log);
+    this.follow(rec, sb);
+    child.once('exit', (code, signal) => this.handleExit(rec, exitCodeOf(code, signal), signal ?? undefined));
   }
 
-  /** Pipes output to the log, records the exit, flushes, then notifies listeners. */
-  private supervise(rec: ContainerRec, child: ChildProcess, log: WriteStream): Promise<void> {
-    const pipe = (stream: 'stdout' | 'stderr'): Promise<void> => {
-      const split = new CriLineSplitter(this.maxLogLine);
-      const src = child[stream]!;
-      const write = (records: LogRecord[]): void => {
-        const now = this.clock.now();
-        for (const r of records) log.write(formatCriLogLine(now, stream, r.tag, r.content));
-      };
-      src.on('data', (chunk: Buffer) => write(split.push(chunk)));
-      return new Promise((resolve) => {
-        src.once('close', () => {
-          write(split.end());
-          resolve();
-        });
-      });
-    };
-    const pipes = Promise.all([pipe('stdout'), pipe('stderr')]);
-    const exit = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        // The main process is the container: anything left in its group goes with it.
-        killGroup(child.pid!, 'SIGKILL');
-        const exitCode = exitCodeOf(code, signal);
-        Object.assign(rec.status, {
-          state: 'exited',
-          finishedAt: this.clock.now(),
-          exitCode,
-          signal: signal ?? undefined,
-          reason: exitCode === 0 ? 'Completed' : 'Error',
-        } satisfies Partial<ContainerStatus>);
-        resolve();
-      });
+  /** Creates the cgroup and scratch dir, and computes the wrapper argv (see launch.ts). */
+  private isolatedArgv(sb: SandboxRec, rec: ContainerRec): string[] {
+    const { config } = rec;
+    if (this.cgroupBase) {
+      rec.cgroupDirs = cgroupDirs(this.cgroupBase, sb.status.id, rec.status.id);
+      createContainerCgroup(this.cgroupBase, rec.cgroupDirs, config.resources);
+    }
+    const scratchDir = join(sb.dir, `${rec.status.id}.scratch`);
+    mkdirSync(scratchDir, { recursive: true });
+    const mounts = (config.mounts ?? []).map((m) => {
+      const kind = pathKind(m.hostPath);
+      if (kind === 'none') throw new Error(`mount source "${m.hostPath}" does not exist`);
+      return { containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly, isDir: kind === 'dir' };
     });
-    return (async () => {
-      await exit;
-      await pipes;
-      await new Promise<void>((resolve) => log.end(() => resolve()));
-      rec.child = undefined;
-      if (this.sandboxes.has(rec.status.sandboxId)) this.persist(rec.status.sandboxId);
-      const ev: ContainerExitEvent = {
-        containerId: rec.status.id,
-        sandboxId: rec.status.sandboxId,
-        status: structuredClone(rec.status),
-      };
-      for (const cb of this.exitListeners) {
-        try {
-          cb(ev);
-        } catch {
-          // A listener's failure must not break the runtime.
-        }
+    let mountinfo = '';
+    try {
+      mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      // not Linux: rootSubmounts stays empty
+    }
+    return buildLaunchArgv({
+      netnsPath: sb.netnsPath,
+      hostname: sb.hostname,
+      mounts,
+      cgroupDirs: rec.cgroupDirs ?? [],
+      workingDir: config.workingDir ?? sb.dir,
+      argv: config.command,
+      scratchDir,
+      lookup: pathKind,
+      rootSubmounts: rootSubmountsOf(mountinfo),
+      tools: this.tools,
+      readyFd: 3,
+    });
+  }
+
+  private rawPaths(sb: SandboxRec, containerId: string): { stdout: string; stderr: string; pos: string } {
+    return {
+      stdout: join(sb.dir, `${containerId}.stdout`),
+      stderr: join(sb.dir, `${containerId}.stderr`),
+      pos: join(sb.dir, `${containerId}.logpos`),
+    };
+  }
+
+  /** Starts tailing the container's output and creates its `exited` promise. */
+  private follow(rec: ContainerRec, sb: SandboxRec): void {
+    const raw = this.rawPaths(sb, rec.status.id);
+    rec.tailer = new LogTailer({
+      raw: { stdout: raw.stdout, stderr: raw.stderr },
+      logPath: rec.config.logPath,
+      posPath: raw.pos,
+      clock: this.clock,
+      maxLine: this.maxLogLine,
+      pollMs: this.opts.logPollMs,
+    });
+    rec.tailer.start();
+    rec.exited = new Promise<void>((resolve) => (rec.resolveExited = resolve));
+  }
+
+  /**
+   * Records an exit (code undefined: unknown, the process was adopted), flushes the log, then
+   * notifies listeners. Runs once per start; ignored after close() (a later runtime takes over).
+   */
+  private handleExit(rec: ContainerRec, code: number | undefined, signal?: string): void {
+    if (this.closed || rec.status.state !== 'running') return;
+    // The main process is the container: anything left in its group goes with it.
+    if (rec.status.pid) killGroup(rec.status.pid, 'SIGKILL');
+    if (rec.cgroupDirs) killCgroupProcs(rec.cgroupDirs);
+    rec.tailer?.finish();
+    const oom = !!(this.cgroupBase && rec.cgroupDirs && readOomKills(this.cgroupBase, rec.cgroupDirs) > 0);
+    const exitCode = code ?? (oom ? 137 : 255);
+    Object.assign(rec.status, {
+      state: 'exited',
+      finishedAt: this.clock.now(),
+      exitCode,
+      signal,
+      reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+      message: code === undefined && !oom ? 'exit code unknown: the process exited while adopted by a restarted runtime' : undefined,
+    } satisfies Partial<ContainerStatus>);
+    rec.child = undefined;
+    rec.adopted = false;
+    if (this.sandboxes.has(rec.status.sandboxId)) this.persist(rec.status.sandboxId);
+    const ev: ContainerExitEvent = { containerId: rec.status.id, sandboxId: rec.status.sandboxId, status: structuredClone(rec.status) };
+    for (const cb of this.exitListeners) {
+      try {
+        cb(ev);
+      } catch {
+        // A listener's failure must not break the runtime.
       }
-    })();
+    }
+    rec.resolveExited?.();
   }
 
   async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
@@ -355,10 +406,14 @@ export class ProcessRuntime implements RuntimeService {
       killGroup(pid, 'SIGTERM');
       timer = this.clock.setTimeout(() => killGroup(pid, 'SIGKILL'), timeoutSeconds * 1000);
     }
+    // An adopted process's exit is only seen by the (unref'd) poll: keep it alive while we wait.
+    const adopted = !!rec.adopted;
+    if (adopted && this.adoptWaiters++ === 0) this.adoptTimer?.ref();
     try {
       await rec.exited;
     } finally {
       if (timer !== undefined) this.clock.clearTimeout(timer);
+      if (adopted && --this.adoptWaiters === 0) this.adoptTimer?.unref();
     }
   }
 
@@ -367,7 +422,13 @@ export class ProcessRuntime implements RuntimeService {
     if (!rec) return;
     await this.stopContainer(containerId, 0);
     this.containers.delete(containerId);
-    if (this.sandboxes.has(rec.status.sandboxId)) this.persist(rec.status.sandboxId);
+    if (rec.cgroupDirs) await removeCgroupDirs(rec.cgroupDirs);
+    const sb = this.sandboxes.get(rec.status.sandboxId);
+    if (sb) {
+      const raw = this.rawPaths(sb, containerId);
+      for (const f of [raw.stdout, raw.stderr, raw.pos, join(sb.dir, `${containerId}.scratch`)]) rmSync(f, { recursive: true, force: true });
+      this.persist(rec.status.sandboxId);
+    }
   }
 
   async containerStatus(containerId: string): Promise<ContainerStatus> {
@@ -381,19 +442,33 @@ export class ProcessRuntime implements RuntimeService {
       .map((s) => structuredClone(s));
   }
 
-  async execSync(containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+  /** Spawns a command "inside" a running container (its namespaces + cgroup with isolation). */
+  private async spawnInContainer(containerId: string, cmd: string[], io: { tty: boolean; stdin: boolean }): Promise<ChildProcess> {
     const rec = this.container(containerId);
-    if (rec.status.state !== 'running') {
+    if (rec.status.state !== 'running' || !rec.status.pid) {
       throw new FailedPreconditionError(`container "${containerId}" is not running`);
     }
     if (!cmd.length) throw new FailedPreconditionError('exec command must not be empty');
     const sb = this.sandbox(rec.status.sandboxId);
-    const child = spawn(cmd[0]!, cmd.slice(1), {
-      cwd: rec.config.workingDir ?? sb.dir,
+    const workingDir = rec.config.workingDir ?? sb.dir;
+    const argv = this.opts.isolation
+      ? buildExecArgv({ pid: rec.status.pid, cgroupDirs: rec.cgroupDirs ?? [], workingDir, cmd, tty: io.tty, tools: this.tools })
+      : ttyWrap(cmd, io.tty);
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: this.opts.isolation ? sb.dir : workingDir,
       env: this.envOf(rec.config),
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', reject);
+    });
+    return child;
+  }
+
+  async execSync(containerId: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+    const child = await this.spawnInContainer(containerId, cmd, { tty: false, stdin: false });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
@@ -416,14 +491,78 @@ export class ProcessRuntime implements RuntimeService {
     }
   }
 
+  /**
+   * Interactive exec. With a tty the command runs under util-linux `script` (node has no pty API);
+   * resize is best-effort: `stty -F /proc/<child>/fd/0 rows H cols W` on the pty's first process.
+   */
+  async exec(containerId: string, opts: ExecOptions): Promise<ExecSession> {
+    const tty = !!opts.tty;
+    const child = await this.spawnInContainer(containerId, opts.cmd, { tty, stdin: !!opts.stdin });
+    return sessionFromChild(child, { tty, stdin: !!opts.stdin });
+  }
+
   onContainerExit(cb: (ev: ContainerExitEvent) => void): () => void {
     this.exitListeners.add(cb);
     return () => this.exitListeners.delete(cb);
   }
 
-  /** Kills every running container immediately (for agent shutdown and test cleanup). */
+  /** Kills every running container immediately (for agent shutdown and test cleanup), then closes. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.containers.keys()].map((id) => this.stopContainer(id, 0)));
+    this.close();
+  }
+
+  /**
+   * Lets go of everything WITHOUT stopping containers (the agent exits or restarts): stops log
+   * tailing and exit polling; a new runtime on the same rootDir adopts the containers.
+   */
+  close(): void {
+    this.closed = true;
+    if (this.adoptTimer) clearInterval(this.adoptTimer);
+    for (const c of this.containers.values()) c.tailer?.stop();
+  }
+
+  // --- recovery ---
+
+  /** Loads every `<rootDir>/<id>/state.json`; adopts live processes, settles dead ones. */
+  private recover(): void {
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.opts.rootDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      let state: PersistedState;
+      try {
+        state = JSON.parse(readFileSync(join(this.opts.rootDir, name, 'state.json'), 'utf8')) as PersistedState;
+      } catch {
+        continue;
+      }
+      const sb: SandboxRec = { status: state.sandbox, dir: join(this.opts.rootDir, name), hostname: state.hostname, netnsPath: state.netnsPath };
+      this.sandboxes.set(sb.status.id, sb);
+      for (const c of state.containers) {
+        const rec: ContainerRec = { status: c.status, config: c.config, pidStart: c.pidStart, cgroupDirs: c.cgroupDirs };
+        this.containers.set(rec.status.id, rec);
+        if (rec.status.state !== 'running') continue;
+        this.follow(rec, sb);
+        if (rec.status.pid && isAlive(rec.status.pid, rec.pidStart)) {
+          rec.adopted = true;
+        } else {
+          this.handleExit(rec, undefined);
+        }
+      }
+    }
+    if ([...this.containers.values()].some((c) => c.adopted)) {
+      this.adoptTimer = setInterval(() => this.pollAdopted(), this.opts.adoptPollMs ?? 250);
+      this.adoptTimer.unref();
+    }
+  }
+
+  private pollAdopted(): void {
+    for (const rec of this.containers.values()) {
+      if (rec.adopted && rec.status.pid && !isAlive(rec.status.pid, rec.pidStart)) this.handleExit(rec, undefined);
+    }
   }
 
   // --- helpers ---
@@ -447,13 +586,15 @@ export class ProcessRuntime implements RuntimeService {
   /** Writes `<sandboxDir>/state.json` atomically (tmp + rename) so a crash never leaves half a file. */
   private persist(sandboxId: string): void {
     const sb = this.sandboxes.get(sandboxId);
-    if (!sb) return;
-    const state = {
-      version: 1,
+    if (!sb || this.closed) return;
+    const state: PersistedState = {
+      version: 2,
       sandbox: sb.status,
+      hostname: sb.hostname,
+      netnsPath: sb.netnsPath,
       containers: [...this.containers.values()]
         .filter((c) => c.status.sandboxId === sandboxId)
-        .map((c) => ({ status: c.status, config: c.config })),
+        .map((c) => ({ status: c.status, config: c.config, pidStart: c.pidStart, cgroupDirs: c.cgroupDirs })),
     };
     const file = join(sb.dir, 'state.json');
     try {
@@ -465,7 +606,28 @@ export class ProcessRuntime implements RuntimeService {
   }
 }
 
-/** The path of a sandbox's state file (for the future recovery code and tests). */
+/**
+ * Waits until the isolation wrapper reports `ready` on fd 3 or closes it (it failed and exits; the
+ * exit is then handled as usual), bounded so a stuck mount cannot hang startContainer forever.
+ */
+function waitReady(child: ChildProcess): Promise<void> {
+  const r = child.stdio[3] as Readable | null | undefined;
+  if (!r) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      r.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, 10_000);
+    r.once('data', done);
+    r.once('end', done);
+    r.once('error', done);
+    r.once('close', done);
+  });
+}
+
+/** The path of a sandbox's state file (for recovery and tests). */
 export function sandboxStatePath(rootDir: string, sandboxId: string): string {
   return join(rootDir, sandboxId, 'state.json');
 }

@@ -77,7 +77,7 @@ const SANDBOX = process.env['SANDBOX_NETNS'];
 const skipReason = process.getuid?.() !== 0
   ? 'not root'
   : !SANDBOX
-    ? 'SANDBOX_NETNS not set: run via /work/shared/tools/netns-sandbox node --import tsx --test src/node/network/apply.test.ts'
+    ? 'SANDBOX_NETNS not set: run via /work/shared/tools/netns-sandbox node --import tsx --test src/node/network/apply.sandbox.test.ts'
     : !existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip') && !existsSync('/usr/bin/ip')
       ? 'iproute2 missing'
       : false;
