@@ -33,6 +33,23 @@ export interface HttpResult {
 export const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 export const NO_KUBECTL = hasKubectl ? false : 'kubectl is not installed: skipping tests that drive the real kubectl';
 
+/** Runs the real kubectl against a kubeconfig; `input` goes to its stdin; killed after `timeoutMs` (30 s). */
+export function runKubectl(kubeconfig: string, args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(o.input ?? '');
+  });
+}
+
 /** Options of the node agent `up` runs with `node` (no agent when omitted). */
 export type RunningClusterNodeOptions = NonNullable<Parameters<typeof up>[0]['node']>;
 
@@ -53,20 +70,7 @@ export async function startCluster(opts: { store?: 'memory' | 'sqlite'; storeUrl
     node: opts.node,
     quiet: true,
   });
-  const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>
-    new Promise((resolve) => {
-      const child = spawn('kubectl', ['--kubeconfig', cluster.kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const t = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
-      child.on('close', (code) => {
-        clearTimeout(t);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      child.stdin.end(o.input ?? '');
-    });
+  const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> => runKubectl(cluster.kubeconfig, args, o);
   const url = new URL(cluster.url);
   const http = (method: string, path: string, o: { body?: string | Buffer; headers?: Record<string, string>; token?: string | null } = {}): Promise<HttpResult> =>
     new Promise((resolve, reject) => {

@@ -107,16 +107,21 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity, quiet: opts.quiet });
     const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
     let node: RunningNode | undefined;
+    /** Stops everything started so far, newest first (the lock is released by the caller). */
+    const shutdown = async (): Promise<void> => {
+      await node?.stop();
+      compactor.stop();
+      await controllers?.stop();
+      await endpoints.stop();
+      strategies.stop();
+      await server.close();
+      await backend.close();
+    };
     if (opts.node) {
       try {
         node = await startNode({ registry: server.registry, cache: server.cache, nodes: server.nodes }, { ...opts.node, dataDir, quiet: opts.quiet });
       } catch (err) {
-        compactor.stop();
-        await controllers?.stop();
-        await endpoints.stop();
-        strategies.stop();
-        await server.close();
-        await backend.close();
+        await shutdown();
         throw err;
       }
     }
@@ -134,13 +139,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
-        await node?.stop();
-        compactor.stop();
-        await controllers?.stop();
-        await endpoints.stop();
-        strategies.stop();
-        await server.close();
-        await backend.close();
+        await shutdown();
         release();
       },
     };

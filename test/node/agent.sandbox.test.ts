@@ -116,6 +116,9 @@ spec: {selector: {app: probed}, ports: [{port: 80, targetPort: 8080}]}
     }, 30_000);
     assert.equal(p1.status.containerStatuses[0].lastState.terminated.exitCode, 137);
     assert.equal(p1.status.podIP, ip);
+    const prev = await k.kubectl(['logs', 'probed', '--previous']);
+    assert.equal(prev.code, 0, prev.stderr);
+    assert.match(prev.stdout, /^listening on 8080\n/, 'logs of the killed instance');
 
     // Liveness: /healthz fails → Killing + restart (restartCount 2) after a back-off.
     r = await k.kubectl(['exec', 'probed', '--', 'curl', '-s', '-X', 'POST', 'http://127.0.0.1:8080/fail-liveness']);

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { runKubectl, type KubectlResult } from '../harness.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -12,7 +13,7 @@ export interface CliCluster {
   child: ChildProcess;
   kubeconfig: string;
   output(): string;
-  kubectl(args: string[], o?: { input?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  kubectl(args: string[], o?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
   /** SIGTERM and wait for the exit. */
   stop(): Promise<void>;
   /** SIGKILL: the agent dies without any cleanup, as in a crash. */
@@ -50,20 +51,7 @@ export async function startCliCluster(dataDir: string, extra: string[] = []): Pr
     if (child.exitCode !== null || Date.now() > end) throw new Error(`kubelite up did not become ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  const kubectl = (a: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const k = spawn('kubectl', ['--kubeconfig', kubeconfig, ...a], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      k.stdout.on('data', (d) => (stdout += d));
-      k.stderr.on('data', (d) => (stderr += d));
-      const t = setTimeout(() => k.kill('SIGKILL'), o.timeoutMs ?? 60_000);
-      k.on('close', (code) => {
-        clearTimeout(t);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      k.stdin.end(o.input ?? '');
-    });
+  const kubectl = (a: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> => runKubectl(kubeconfig, a, { timeoutMs: 60_000, ...o });
   return {
     child,
     kubeconfig,
