@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { applyCommands, teardown, execRunner, isNotFoundError, NetApplyError, type Runner, type RunResult } from './apply.js';
+import { applyCommands, teardown, execRunner, threadRunner, isNotFoundError, NetApplyError, type Runner, type RunResult } from './apply.js';
 import { IpAllocator, planBridge, planBridgeTeardown, planPodSetup, planPodTeardown, netnsName, hostVethName, type NetCommand } from './plan.js';
 
 /** Records argv and answers from a table keyed by the joined argv. */
@@ -65,11 +65,18 @@ test('isNotFoundError table', () => {
   for (const [s, want] of cases) assert.equal(isNotFoundError(s), want, s);
 });
 
-test('execRunner reports exit codes and spawn failures', async () => {
-  assert.equal((await execRunner([process.execPath, '-e', 'process.exit(3)'])).code, 3);
-  const r = await execRunner(['/nonexistent/kubelite-binary']);
-  assert.equal(r.code, 127);
-  assert.match(r.stderr, /ENOENT/);
+test('execRunner and threadRunner report exit codes, stdin and spawn failures alike', async () => {
+  for (const run of [execRunner, threadRunner]) {
+    assert.equal((await run([process.execPath, '-e', 'process.exit(3)'])).code, 3);
+    const echo = await run([process.execPath, '-e', 'process.stdin.pipe(process.stderr)'], { input: 'from stdin' });
+    assert.deepEqual(echo, { code: 0, stderr: 'from stdin' });
+    const r = await run(['/nonexistent/kubelite-binary']);
+    assert.equal(r.code, 127);
+    assert.match(r.stderr, /ENOENT/);
+  }
+  // Concurrent commands each get their own answer.
+  const many = await Promise.all([1, 2, 3, 4, 5].map((n) => threadRunner([process.execPath, '-e', `process.exit(${n})`])));
+  assert.deepEqual(many.map((r) => r.code), [1, 2, 3, 4, 5]);
 });
 
 // ---- Real network test: only inside /work/shared/tools/netns-sandbox as root. ----

@@ -4,6 +4,7 @@
  * failure (later steps depend on earlier ones); teardown runs every step and ignores "not found".
  */
 import { execFile } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { writeFile } from 'node:fs/promises';
 import type { NetCommand } from './plan.js';
 
@@ -36,6 +37,72 @@ export const execRunner: Runner = (argv, opts = {}) =>
     child.stdin?.end(opts.input ?? '');
   });
 
+/**
+ * The same as {@link execRunner}, but the processes are started from a worker thread. Starting
+ * a child process blocks the starting thread for several milliseconds (the fork of a large
+ * process); on the agent's main thread that stalls the API server and the controllers that
+ * share it, which is what limited pod start-up under bursts. One worker, started lazily and
+ * not keeping the process alive.
+ */
+export const threadRunner: Runner = (argv, opts = {}) => {
+  const w = (spawnWorker ??= startSpawnWorker());
+  const id = ++w.seq;
+  return new Promise((resolve) => {
+    w.pending.set(id, resolve);
+    w.worker.ref();
+    w.worker.postMessage({ id, argv, input: opts.input ?? '' });
+  });
+};
+
+interface SpawnWorker {
+  worker: Worker;
+  seq: number;
+  pending: Map<number, (r: RunResult) => void>;
+}
+
+let spawnWorker: SpawnWorker | undefined;
+
+// Plain CommonJS evaluated in the worker: no TypeScript loader needed, whether kubelite runs
+// compiled or from sources.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { execFile } = require('node:child_process');
+parentPort.on('message', ({ id, argv, input }) => {
+  let child;
+  try {
+    child = execFile(argv[0], argv.slice(1), { timeout: 30000 }, (err, _out, stderr) => {
+      const code = !err ? 0 : typeof err.code === 'number' ? err.code : 127;
+      parentPort.postMessage({ id, code, stderr: String(stderr) || (err ? err.message : '') });
+    });
+  } catch (e) {
+    parentPort.postMessage({ id, code: 127, stderr: String(e && e.message) });
+    return;
+  }
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+});
+`;
+
+function startSpawnWorker(): SpawnWorker {
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const w: SpawnWorker = { worker, seq: 0, pending: new Map() };
+  worker.on('message', (m: { id: number; code: number; stderr: string }) => {
+    const done = w.pending.get(m.id);
+    w.pending.delete(m.id);
+    if (w.pending.size === 0) worker.unref();
+    done?.({ code: m.code, stderr: m.stderr });
+  });
+  worker.on('error', (err) => {
+    // The worker died: fail what was waiting and start a new one next time.
+    for (const done of w.pending.values()) done({ code: 127, stderr: `spawn worker failed: ${err.message}` });
+    w.pending.clear();
+    if (spawnWorker === w) spawnWorker = undefined;
+  });
+  // After the listeners, which re-reference it; referenced again only while commands run.
+  worker.unref();
+  return w;
+}
+
 const defaultWriter: FileWriter = (path, content) => writeFile(path, content);
 
 const EXISTS = /File exists|already exists/i;
@@ -60,7 +127,7 @@ async function runOne(cmd: NetCommand, opts: ApplyOptions): Promise<NetApplyErro
       return new NetApplyError(['write', cmd.path], 1, e instanceof Error ? e.message : String(e));
     }
   }
-  const r = await (opts.runner ?? execRunner)(cmd.argv, cmd.input === undefined ? undefined : { input: cmd.input });
+  const r = await (opts.runner ?? threadRunner)(cmd.argv, cmd.input === undefined ? undefined : { input: cmd.input });
   if (r.code === 0) return undefined;
   if (cmd.okIfExists && EXISTS.test(r.stderr)) return undefined;
   return new NetApplyError(cmd.argv, r.code, r.stderr);

@@ -17,11 +17,11 @@
  *   an adopted process is unknowable (it is not our child): it is reported as 137/OOMKilled when the
  *   cgroup saw an OOM kill, else as 255 with reason Error and a message saying the code is unknown.
  */
+import { spawnDetached, type Spawned } from './spawner.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { realClock, type Clock } from '../../client/workqueue.js';
 import { cgroupDirs, createContainerCgroup, detectSystemCgroups, killCgroupProcs, readOomKills, removeCgroupDirs, type CgroupBase } from './cgroups.js';
 import {
@@ -95,7 +95,6 @@ interface SandboxRec {
 interface ContainerRec {
   status: ContainerStatus;
   config: ContainerConfig;
-  child?: ChildProcess;
   /** Resolves when the container is exited and its log is flushed. */
   exited?: Promise<void>;
   resolveExited?: () => void;
@@ -248,18 +247,22 @@ export class ProcessRuntime implements RuntimeService {
     const { config } = rec;
     const raw = this.rawPaths(sb, containerId);
     let argv = config.command;
-    let child: ChildProcess | undefined;
+    let spawned: Spawned | undefined;
     let err: Error | undefined;
     const outFd = openSync(raw.stdout, 'a');
     const errFd = openSync(raw.stderr, 'a');
     try {
       if (this.opts.isolation) argv = this.isolatedArgv(sb, rec);
-      child = spawn(argv[0]!, argv.slice(1), {
+      // From the spawner thread (see spawner.ts): forking here would stall the API server that
+      // shares this event loop. With isolation it also waits for the launcher's readiness report
+      // on fd 3, so the mount namespace is complete before anyone can exec into it.
+      spawned = await spawnDetached({
+        argv,
         cwd: this.opts.isolation ? sb.dir : (config.workingDir ?? sb.dir),
         env: this.envOf(config),
-        detached: true,
-        // fd 3 (isolation only): the wrapper's readiness report, see LaunchSpec.readyFd.
-        stdio: this.opts.isolation ? ['ignore', outFd, errFd, 'pipe'] : ['ignore', outFd, errFd],
+        stdout: outFd,
+        stderr: errFd,
+        waitReady: !!this.opts.isolation,
       });
     } catch (e) {
       err = e as Error;
@@ -268,14 +271,7 @@ export class ProcessRuntime implements RuntimeService {
       closeSync(outFd);
       closeSync(errFd);
     }
-    if (child) {
-      const c = child;
-      err = await new Promise<Error | undefined>((resolve) => {
-        c.once('spawn', () => resolve(undefined));
-        c.once('error', (e) => resolve(e));
-      });
-    }
-    if (err || !child?.pid) {
+    if (err || !spawned?.pid) {
       const now = this.clock.now();
       Object.assign(rec.status, {
         state: 'exited',
@@ -288,16 +284,14 @@ export class ProcessRuntime implements RuntimeService {
       this.persist(rec.status.sandboxId);
       throw err ?? new Error('spawn failed');
     }
-    if (this.opts.isolation) await waitReady(child);
-    rec.child = child;
-    const pid = child.pid;
+    const pid = spawned.pid;
     rec.pidStart = procStat(pid)?.startTime;
     rec.status.state = 'running';
     rec.status.pid = pid;
     rec.status.startedAt = this.clock.now();
     this.persist(rec.status.sandboxId);
     this.follow(rec, sb);
-    child.once('exit', (code, signal) => this.handleExit(rec, exitCodeOf(code, signal), signal ?? undefined));
+    void spawned.exited.then(({ code, signal }) => this.handleExit(rec, exitCodeOf(code, signal), signal ?? undefined));
   }
 
   /** Creates the cgroup and scratch dir, and computes the wrapper argv (see launch.ts). */
@@ -378,7 +372,6 @@ export class ProcessRuntime implements RuntimeService {
       reason: oom ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
       message: code === undefined && !oom ? 'exit code unknown: the process exited while adopted by a restarted runtime' : undefined,
     } satisfies Partial<ContainerStatus>);
-    rec.child = undefined;
     rec.adopted = false;
     if (this.sandboxes.has(rec.status.sandboxId)) this.persist(rec.status.sandboxId);
     const ev: ContainerExitEvent = { containerId: rec.status.id, sandboxId: rec.status.sandboxId, status: structuredClone(rec.status) };
@@ -610,23 +603,6 @@ export class ProcessRuntime implements RuntimeService {
  * Waits until the isolation wrapper reports `ready` on fd 3 or closes it (it failed and exits; the
  * exit is then handled as usual), bounded so a stuck mount cannot hang startContainer forever.
  */
-function waitReady(child: ChildProcess): Promise<void> {
-  const r = child.stdio[3] as Readable | null | undefined;
-  if (!r) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      r.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, 10_000);
-    r.once('data', done);
-    r.once('end', done);
-    r.once('error', done);
-    r.once('close', done);
-  });
-}
-
 /** The path of a sandbox's state file (for recovery and tests). */
 export function sandboxStatePath(rootDir: string, sandboxId: string): string {
   return join(rootDir, sandboxId, 'state.json');
