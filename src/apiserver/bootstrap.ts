@@ -19,24 +19,35 @@ export function nthAddress(cidr: string, n: number): string {
   return [24, 16, 8, 0].map((s) => (Math.floor(num / 2 ** s) & 255).toString()).join('.');
 }
 
-/** Creates `obj` unless it exists (an existing one is left as it is). */
+/**
+ * Creates `obj` unless it exists (an existing one is left as it is). Several API servers may
+ * bootstrap one store at once: a peer that got there first holds the ClusterIP claim a moment
+ * before its Service is written, so our create fails as Invalid ("already allocated") while the
+ * Service is not there yet. Such a failure is retried briefly until the peer's object appears.
+ */
 async function ensure(registry: Registry, group: string, plural: string, ns: string | undefined, obj: KObject): Promise<void> {
   const store = registry.must(group, plural);
   const ctx = internalContext('kube-apiserver');
-  try {
-    await store.get(ns, obj.metadata.name!);
-  } catch (err) {
-    if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+  let last: unknown;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    try {
+      await store.get(ns, obj.metadata.name!);
+      return;
+    } catch (err) {
+      if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
+    }
     try {
       await store.create(ns, obj, ctx);
+      return;
     } catch (e) {
       if (!(e instanceof StatusError)) throw e;
       if (e.reason === 'AlreadyExists') return;
-      // Another API server created it first; its claim on the cluster IP makes ours fail as Invalid.
-      const exists = await store.get(ns, obj.metadata.name!).then(() => true, () => false);
-      if (!exists) throw e;
+      if (e.reason !== 'Invalid') throw e;
+      last = e;
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
+  throw last;
 }
 
 export interface BootstrapOptions {

@@ -80,10 +80,28 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const release = acquireLock(dataDir);
+  // What has been started, newest first: stop() runs it, and so does a start that fails half-way
+  // (a half-started server must not keep timers and store connections alive).
+  const started: (() => unknown)[] = [];
+  const shutdown = async (): Promise<void> => {
+    for (const stop of started.splice(0)) {
+      try {
+        await stop();
+      } catch (err) {
+        console.error('kubelite: error while stopping:', (err as Error).message);
+      }
+    }
+  };
   try {
     const { host, port } = parseListen(opts.listen);
     const storeUrl = opts.store ?? `sqlite://${join(dataDir, 'state.db')}`;
-    const [backend, pki] = await Promise.all([openBackend(storeUrl), ensurePki(dataDir, { hosts: [host] })]);
+    // In parallel: both touch the disk, and start-up time is a feature.
+    const [b, k] = await Promise.allSettled([openBackend(storeUrl), ensurePki(dataDir, { hosts: [host] })]);
+    if (b.status === 'fulfilled') started.unshift(() => b.value.close());
+    if (b.status === 'rejected') throw b.reason;
+    if (k.status === 'rejected') throw k.reason;
+    const backend = b.value;
+    const pki = k.value;
     const strategies = serviceStrategies({ serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange ?? '30000-32767' });
     const server = new ApiServer({
       backend,
@@ -96,34 +114,26 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       tokens: [pki.adminToken],
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
     });
+    started.unshift(() => strategies.stop());
     await strategies.load(server.registry);
+    started.unshift(() => server.close());
     const addr = await server.listen();
     const hostForUrl = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     const url = `https://${hostForUrl}:${addr.port}`;
     const identity = opts.identity ?? memberIdentity(dataDir);
     const endpoints = await bootstrap(server.registry, { serviceCIDR: opts.serviceCIDR, advertiseAddress: host === '0.0.0.0' ? '127.0.0.1' : host, port: addr.port, identity });
+    started.unshift(() => endpoints.stop());
     const controllers = opts.controllers === false
       ? undefined
       : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity, quiet: opts.quiet });
+    if (controllers) started.unshift(() => controllers.stop());
     const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
+    started.unshift(() => compactor.stop());
     let node: RunningNode | undefined;
-    /** Stops everything started so far, newest first (the lock is released by the caller). */
-    const shutdown = async (): Promise<void> => {
-      await node?.stop();
-      compactor.stop();
-      await controllers?.stop();
-      await endpoints.stop();
-      strategies.stop();
-      await server.close();
-      await backend.close();
-    };
     if (opts.node) {
-      try {
-        node = await startNode({ registry: server.registry, cache: server.cache, nodes: server.nodes }, { ...opts.node, dataDir, quiet: opts.quiet });
-      } catch (err) {
-        await shutdown();
-        throw err;
-      }
+      node = await startNode({ registry: server.registry, cache: server.cache, nodes: server.nodes }, { ...opts.node, dataDir, quiet: opts.quiet });
+      const n = node;
+      started.unshift(() => n.stop());
     }
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
@@ -144,6 +154,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       },
     };
   } catch (err) {
+    await shutdown();
     release();
     throw err;
   }
