@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,8 +25,14 @@ function recorder(opts: { failOn?: string; netnsDir: string }): { runner: Runner
   return { runner, calls };
 }
 
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function dirs(): { stateDir: string; netnsDir: string } {
   const d = mkdtempSync(join(tmpdir(), 'kl-net-'));
+  made.push(d);
   mkdirSync(join(d, 'netns'));
   return { stateDir: join(d, 'state'), netnsDir: join(d, 'netns') };
 }

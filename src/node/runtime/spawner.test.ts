@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnDetached } from './spawner.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kl-spawner-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function files(name: string): { out: string; err: string; fds: [number, number]; close(): void } {
   const out = join(dir, `${name}.out`);
