@@ -17,11 +17,13 @@ export interface DownwardSource {
   podIPs?: string[];
 }
 
-function rec(v: unknown): Record<string, unknown> {
+/** `v` when it is a plain object, else an empty one. */
+export function rec(v: unknown): Record<string, unknown> {
   return isObject(v) ? v : {};
 }
 
-function strMap(v: unknown): Record<string, string> {
+/** The string-valued entries of `v` (labels, annotations, data maps). */
+export function strMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(rec(v))) if (typeof x === 'string') out[k] = x;
   return out;

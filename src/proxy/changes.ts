@@ -10,18 +10,9 @@ import type { ProxyNode, ProxyState, ServicePlan } from './types.js';
 
 const objKey = (o: KObject): string => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 
-/** Records Service add/update/delete (pass undefined for the missing side); marks a service only if its ports info changed. */
-export class ServiceChangeTracker {
-  private readonly dirty = new Set<string>();
-
-  /** Returns true when the change marked the service pending. */
-  update(prev: KObject | undefined, cur: KObject | undefined): boolean {
-    const obj = cur ?? prev;
-    if (!obj) return false;
-    if (jsonEqual(prev ? servicePorts(prev) : [], cur ? servicePorts(cur) : [])) return false;
-    this.dirty.add(objKey(obj));
-    return true;
-  }
+/** The service names a tracker has marked since the last flush. */
+abstract class PendingSet {
+  protected readonly dirty = new Set<string>();
 
   pending(): Set<string> {
     return new Set(this.dirty);
@@ -35,6 +26,20 @@ export class ServiceChangeTracker {
   }
 }
 
+/** Records Service add/update/delete (pass undefined for the missing side); marks a service only if its ports info changed. */
+export class ServiceChangeTracker extends PendingSet {
+
+  /** Returns true when the change marked the service pending. */
+  update(prev: KObject | undefined, cur: KObject | undefined): boolean {
+    const obj = cur ?? prev;
+    if (!obj) return false;
+    if (jsonEqual(prev ? servicePorts(prev) : [], cur ? servicePorts(cur) : [])) return false;
+    this.dirty.add(objKey(obj));
+    return true;
+  }
+
+}
+
 /** What the proxy reads from a slice: everything else (metadata churn) is ignored. */
 function sliceEssence(s: KObject): unknown {
   const endpoints = Array.isArray(s.endpoints)
@@ -46,8 +51,7 @@ function sliceEssence(s: KObject): unknown {
 }
 
 /** Records EndpointSlice add/update/delete, marking the owning service(s) (by the service-name label) pending. */
-export class EndpointSliceChangeTracker {
-  private readonly dirty = new Set<string>();
+export class EndpointSliceChangeTracker extends PendingSet {
 
   update(prev: KObject | undefined, cur: KObject | undefined): boolean {
     if (prev && cur && jsonEqual(sliceEssence(prev), sliceEssence(cur))) return false;
@@ -62,15 +66,6 @@ export class EndpointSliceChangeTracker {
     return marked;
   }
 
-  pending(): Set<string> {
-    return new Set(this.dirty);
-  }
-
-  flush(): Set<string> {
-    const out = this.pending();
-    this.dirty.clear();
-    return out;
-  }
 }
 
 export interface ProxyStateCacheOptions {

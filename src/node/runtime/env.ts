@@ -10,7 +10,7 @@
  */
 import type { KObject } from '../../api/types.js';
 import { isObject } from '../../api/types.js';
-import { fieldRefValue, resourceFieldRefValue } from '../downward.js';
+import { fieldRefValue, rec, resourceFieldRefValue, strMap } from '../downward.js';
 
 export { fieldRefValue, resourceFieldRefValue } from '../downward.js';
 
@@ -57,16 +57,6 @@ const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 /** True when `name` is accepted as an environment variable name from envFrom (IsEnvVarName). */
 export function isEnvVarName(name: string): boolean {
   return ENV_VAR_NAME.test(name);
-}
-
-function rec(v: unknown): Record<string, unknown> {
-  return isObject(v) ? v : {};
-}
-
-function strMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(rec(v))) if (typeof x === 'string') out[k] = x;
-  return out;
 }
 
 /** A Service gets variables only when it has a real cluster IP (not headless, not unset). */
