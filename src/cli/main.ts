@@ -2,7 +2,8 @@
  * The kubelite command line. `kubelite up` runs a cluster in the foreground.
  */
 import { parseArgs } from 'node:util';
-import { up } from './up.js';
+import { up, DEFAULT_LB_POOL } from './up.js';
+import { PROXY_MODES, type ProxyMode } from '../proxy/modes.js';
 import { LockError } from './lock.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
@@ -24,6 +25,12 @@ commands:
             --pod-cidr CIDR       pod addresses in netns mode (default 10.244.0.0/24)
             --cluster-dns IP[,IP] nameservers in pods' resolv.conf (default 10.96.0.10)
             --cluster-domain D    cluster DNS zone (default cluster.local)
+            --proxy-mode MODE     service proxy: auto | nftables | iptables | userspace
+                                  (auto: nftables with the netns pod network, else userspace;
+                                  ipvs is refused: this kernel has no ip_vs)
+            --disable-proxy       run no service proxy on the node
+            --lb-pool CIDR        addresses for LoadBalancer Services (default 10.250.0.0/24;
+                                  also A.B.C.D-A.B.C.E or a comma list; '' disables)
   backup    write a consistent snapshot of every object (safe while the cluster serves)
             --out FILE            the backup file (gzip'd JSON lines, mode 0600)
             --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
@@ -35,6 +42,8 @@ commands:
   image     image mappings for the node agent (DIR/images.yaml)
             [--data-dir DIR] map REF --builtin NAME     run a built-in (kubelite/demo-web, agnhost, shell)
             [--data-dir DIR] map REF --command CMD ...  run a host command
+  proxy     trace --from POD|IP --to IP:PORT  follow one packet through the proxy's rules
+            (see kubelite proxy help)
   version   print the version
 `;
 
@@ -50,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'backup') return backupCommand(rest);
   if (cmd === 'restore') return restoreCommand(rest);
+  if (cmd === 'proxy') return (await import('./proxy.js')).proxyCommand(rest);
   if (cmd === 'image') {
     const withDir = rest[0] === '--data-dir';
     return imageMapCommand(withDir ? rest.slice(2) : rest, { dataDir: withDir ? (rest[1] ?? '') : './.kubelite' });
@@ -74,6 +84,9 @@ async function main(argv: string[]): Promise<number> {
         'pod-cidr': { type: 'string', default: '10.244.0.0/24' },
         'cluster-dns': { type: 'string', default: '10.96.0.10' },
         'cluster-domain': { type: 'string', default: 'cluster.local' },
+        'proxy-mode': { type: 'string', default: 'auto' },
+        'disable-proxy': { type: 'boolean', default: false },
+        'lb-pool': { type: 'string', default: DEFAULT_LB_POOL },
       },
       strict: true,
     }));
@@ -84,6 +97,11 @@ async function main(argv: string[]): Promise<number> {
   const podNetwork = values['pod-network'];
   if (podNetwork !== 'auto' && podNetwork !== 'netns' && podNetwork !== 'host') {
     process.stderr.write(`kubelite up: --pod-network must be auto, netns or host (got ${JSON.stringify(podNetwork)})\n`);
+    return 2;
+  }
+  const proxyMode = values['proxy-mode'] as ProxyMode;
+  if (!PROXY_MODES.includes(proxyMode)) {
+    process.stderr.write(`kubelite up: --proxy-mode must be one of ${PROXY_MODES.join(', ')} (got ${JSON.stringify(proxyMode)})\n`);
     return 2;
   }
   const started = performance.now();
@@ -106,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
             // Sandboxed tests name pod namespaces after their sandbox so its cleanup finds them.
             netnsPrefix: process.env.SANDBOX_NETNS ? `${process.env.SANDBOX_NETNS}-p` : undefined,
           },
+      proxy: values['disable-agent'] || values['disable-proxy'] ? undefined : { mode: proxyMode },
+      lbPool: values['lb-pool'],
     });
   } catch (err) {
     if (err instanceof LockError) {

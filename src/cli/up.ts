@@ -11,10 +11,12 @@ import { ApiServer } from '../apiserver/server.js';
 import { ensurePki, adminKubeconfig } from '../apiserver/auth/certs.js';
 import { httpPlugins, kindPlugins, serviceStrategies } from '../apiserver/wiring.js';
 import { bootstrap } from '../apiserver/bootstrap.js';
-import { startControllerManager, type ControllerManager, type LeaderElectionTimings } from '../controllers/index.js';
+import { defaultComponents, startControllerManager, type ControllerManager, type LeaderElectionTimings } from '../controllers/index.js';
+import { parsePool } from '../controllers/servicelb/pool.js';
 import { acquireLock } from './lock.js';
 import { startCompactor } from '../apiserver/compactor.js';
 import { startNode, type NodeOptions, type RunningNode } from '../node/index.js';
+import type { ProxyOptions, RunningProxy } from '../proxy/index.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -33,6 +35,10 @@ export interface UpOptions {
   identity?: string;
   /** Run the node agent on this machine with these options (the CLI does unless --disable-agent); omitted: no node. */
   node?: Omit<NodeOptions, 'dataDir' | 'quiet'>;
+  /** Run the service proxy on the node (needs `node`; the CLI does unless --disable-proxy). */
+  proxy?: ProxyOptions;
+  /** Addresses for LoadBalancer Services (`--lb-pool`; default 10.250.0.0/24); '' disables the controller. */
+  lbPool?: string;
 }
 
 export interface RunningCluster {
@@ -45,8 +51,12 @@ export interface RunningCluster {
   controllers?: ControllerManager;
   /** The node agent (when `node` was given). */
   node?: RunningNode;
+  /** The service proxy (when `proxy` was given with a node). */
+  proxy?: RunningProxy;
   stop(): Promise<void>;
 }
+
+export const DEFAULT_LB_POOL = '10.250.0.0/24';
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
@@ -94,6 +104,13 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
   };
   try {
     const { host, port } = parseListen(opts.listen);
+    if (opts.lbPool) {
+      try {
+        parsePool(opts.lbPool);
+      } catch (err) {
+        throw new Error(`--lb-pool: ${(err as Error).message}`);
+      }
+    }
     const storeUrl = opts.store ?? `sqlite://${join(dataDir, 'state.db')}`;
     // In parallel: both touch the disk, and start-up time is a feature.
     const [b, k] = await Promise.allSettled([openBackend(storeUrl), ensurePki(dataDir, { hosts: [host] })]);
@@ -125,7 +142,10 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     started.unshift(() => endpoints.stop());
     const controllers = opts.controllers === false
       ? undefined
-      : startControllerManager({ registry: server.registry, cache: server.cache }, { leaderElection: opts.leaderElection, identity, quiet: opts.quiet });
+      : startControllerManager(
+          { registry: server.registry, cache: server.cache },
+          { leaderElection: opts.leaderElection, identity, quiet: opts.quiet, components: defaultComponents({ lbPool: opts.lbPool ?? DEFAULT_LB_POOL }) },
+        );
     if (controllers) started.unshift(() => controllers.stop());
     const compactor = startCompactor(backend, { compact: (rev) => server.compact(rev), onError: (err) => console.error('kubelite: compaction failed:', (err as Error).message) });
     started.unshift(() => compactor.stop());
@@ -134,6 +154,26 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       node = await startNode({ registry: server.registry, cache: server.cache, nodes: server.nodes }, { ...opts.node, dataDir, quiet: opts.quiet });
       const n = node;
       started.unshift(() => n.stop());
+    }
+    let proxy: RunningProxy | undefined;
+    if (node && opts.proxy) {
+      const { startProxy } = await import('../proxy/index.js');
+      const lbPool = opts.lbPool ?? DEFAULT_LB_POOL;
+      proxy = await startProxy({ registry: server.registry, cache: server.cache }, {
+        ...opts.proxy,
+        node: {
+          name: node.name,
+          addresses: [node.internalIP],
+          podCIDR: node.podCIDR,
+          serviceCIDR: opts.serviceCIDR,
+          isolated: node.mode === 'netns',
+          bridge: node.bridge,
+          routedCIDRs: lbPool.includes('/') && !lbPool.includes(',') ? [lbPool] : [],
+        },
+        ...(opts.quiet ? { log: () => undefined } : {}),
+      });
+      const p = proxy;
+      started.unshift(() => p.stop());
     }
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
@@ -146,6 +186,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       caCertPem: pki.caCertPem,
       controllers,
       node,
+      proxy,
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;

@@ -55,6 +55,25 @@ export const COMPONENTS: ComponentSpec[] = [
   },
 ];
 
+/**
+ * COMPONENTS plus the cloud-controller-manager's part we run: the LoadBalancer address
+ * controller (ServiceLB), with its own lease as kube's cloud-controller-manager has. An empty
+ * pool leaves it out.
+ */
+export function defaultComponents(o: { lbPool?: string } = {}): ComponentSpec[] {
+  if (!o.lbPool) return COMPONENTS;
+  const pool = o.lbPool;
+  return [
+    ...COMPONENTS,
+    {
+      name: 'cloud-controller-manager',
+      controllers: [
+        { name: 'service-lb-controller', make: async (ctx) => new (await import('./servicelb/controller.js')).ServiceLBController(ctx, { pool }) },
+      ],
+    },
+  ];
+}
+
 export interface LeaderElectionTimings {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;

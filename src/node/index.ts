@@ -47,6 +47,11 @@ export interface RunningNode {
   agent: NodeAgent;
   runtime: ProcessRuntime;
   mode: 'netns' | 'host';
+  /** The node's address (the bridge gateway in netns mode, 127.0.0.1 in host mode). */
+  internalIP: string;
+  podCIDR: string;
+  /** The node bridge (netns mode). */
+  bridge?: string;
   stop(): Promise<void>;
 }
 
@@ -172,6 +177,9 @@ export async function startNode(
     agent,
     runtime,
     mode,
+    internalIP,
+    podCIDR,
+    ...(mode === 'netns' ? { bridge: opts.bridge ?? 'kubelite0' } : {}),
     async stop(): Promise<void> {
       unregister();
       watcher.close();

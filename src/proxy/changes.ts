@@ -102,22 +102,25 @@ export class ProxyStateCache {
     this.plan = opts.plan ?? planServiceObject;
   }
 
-  upsertService(obj: KObject): void {
+  /** The upsert/delete methods return true when the change needs a sync (what the proxy derives from it changed). */
+  upsertService(obj: KObject): boolean {
     const k = objKey(obj);
-    this.services.update(this.svcObjs.get(k), obj);
+    const marked = this.services.update(this.svcObjs.get(k), obj);
     this.svcObjs.set(k, obj);
+    return marked;
   }
 
-  deleteService(obj: KObject): void {
+  deleteService(obj: KObject): boolean {
     const k = objKey(obj);
-    this.services.update(this.svcObjs.get(k) ?? obj, undefined);
+    const marked = this.services.update(this.svcObjs.get(k) ?? obj, undefined);
     this.svcObjs.delete(k);
+    return marked;
   }
 
-  upsertSlice(obj: KObject): void {
+  upsertSlice(obj: KObject): boolean {
     const k = objKey(obj);
     const prev = this.sliceObjs.get(k);
-    this.slices.update(prev, obj);
+    const marked = this.slices.update(prev, obj);
     if (prev) this.unindex(prev);
     this.sliceObjs.set(k, obj);
     const svc = serviceKeyOf(obj);
@@ -126,14 +129,16 @@ export class ProxyStateCache {
       set.add(k);
       this.slicesBySvc.set(svc, set);
     }
+    return marked;
   }
 
-  deleteSlice(obj: KObject): void {
+  deleteSlice(obj: KObject): boolean {
     const k = objKey(obj);
     const prev = this.sliceObjs.get(k) ?? obj;
-    this.slices.update(prev, undefined);
+    const marked = this.slices.update(prev, undefined);
     this.unindex(prev);
     this.sliceObjs.delete(k);
+    return marked;
   }
 
   private unindex(slice: KObject): void {

@@ -39,4 +39,27 @@ export const CASES: Record<string, ProxyState> = {
   affinity: state([plan(svc('sticky', { clusterIPs: ['10.96.0.14'], sessionAffinity: { timeoutSeconds: 10800 } }), three.slice(0, 2))]),
   noendpoints: state([plan(svc('empty', { clusterIPs: ['10.96.0.15'], nodePort: 30082 }), [])]),
   etplocal: state([plan(svc('loc', { clusterIPs: ['10.96.0.16'], nodePort: 30083, externalTrafficPolicy: 'Local' }), [...three, local], { externalEndpoints: [local] })]),
+  // Endpoints exist, none on this node: external traffic is dropped (not rejected); pods and the node still reach the cluster endpoints.
+  'etplocal-nolocal': state([plan(svc('locnone', { clusterIPs: ['10.96.0.17'], nodePort: 30084, externalIPs: ['192.0.2.8'], externalTrafficPolicy: 'Local' }), three, { externalEndpoints: [], localEndpoints: [] })]),
+  // internalTrafficPolicy Local without a local endpoint: cluster traffic is dropped.
+  'itplocal-nolocal': state([plan(svc('itp', { clusterIPs: ['10.96.0.18'], internalTrafficPolicy: 'Local' }), three, { clusterEndpoints: [], localEndpoints: [] })]),
+  // internalTrafficPolicy Local with NodePort (externalTrafficPolicy Cluster): internal dropped, external balanced over all endpoints.
+  'itplocal-nodeport': state([plan(svc('itpnp', { clusterIPs: ['10.96.0.19'], nodePort: 30085, internalTrafficPolicy: 'Local' }), three, { clusterEndpoints: [], localEndpoints: [] })]),
+  udp: state([plan(svc('dns', { id: 'default/dns:dns/UDP', portName: 'dns', protocol: 'UDP', clusterIPs: ['10.96.0.20'], port: 53 }), [ep('10.244.1.5', { port: 53 })])]),
+  'udp-noendpoints': state([plan(svc('dnsnone', { id: 'default/dnsnone:dns/UDP', portName: 'dns', protocol: 'UDP', clusterIPs: ['10.96.0.21'], port: 53, nodePort: 30053 }), [])]),
+  // One Service, two ports sharing a cluster IP (one cluster-ips element).
+  twoports: state([
+    plan(svc('multi', { clusterIPs: ['10.96.0.22'] }), [three[0]!]),
+    plan(svc('multi', { id: 'default/multi:https/TCP', portName: 'https', clusterIPs: ['10.96.0.22'], port: 443 }), [ep('10.244.1.2', { port: 8443 })]),
+  ]),
 };
+
+/** n services × 3 endpoints, as in the issue's benchmark. */
+export function bigState(n: number): ProxyState {
+  const plans = [];
+  for (let i = 0; i < n; i++) {
+    const eps = [1, 2, 3].map((k) => ep(`10.${128 + ((i * 3 + k) >> 16)}.${((i * 3 + k) >> 8) & 255}.${(i * 3 + k) & 255}`));
+    plans.push(plan(svc(`s${i}`, { id: `ns/s${i}:http/TCP`, clusterIPs: [`10.96.${i >> 8}.${i & 255}`] }), eps));
+  }
+  return state(plans);
+}

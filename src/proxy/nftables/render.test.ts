@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderRuleset, chainName } from './render.js';
-import { CASES } from './fixtures.js';
+import { bigState, CASES } from './fixtures.js';
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'testdata');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -23,14 +23,37 @@ for (const [name, st] of Object.entries(CASES)) {
     if (UPDATE || !existsSync(file)) writeFileSync(file, out);
     assert.equal(out, readFileSync(file, 'utf8'));
   });
-  test(`nft -c accepts ${name}`, (t) => {
+  test(`nft -c accepts ${name} (vmap and cascade)`, (t) => {
     if (!nftOk) { t.skip('nft or unshare -rn unavailable'); return; }
-    const f = join(mkdtempSync(join(tmpdir(), 'nftc-')), 'r.nft');
-    writeFileSync(f, renderRuleset(st, {}));
-    const r = spawnSync('unshare', ['-rn', 'nft', '-c', '-f', f], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    for (const lb of ['vmap', 'cascade'] as const) {
+      const f = join(mkdtempSync(join(tmpdir(), 'nftc-')), 'r.nft');
+      writeFileSync(f, renderRuleset(st, { lb }));
+      const r = spawnSync('unshare', ['-rn', 'nft', '-c', '-f', f], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${lb}: ${r.stderr}`);
+    }
   });
 }
+
+// The form the applier loads (see LbMode): golden for a multi-endpoint and an affinity service.
+for (const name of ['clusterip', 'affinity']) {
+  test(`golden ${name} (cascade)`, () => {
+    const out = renderRuleset(CASES[name]!, { lb: 'cascade' });
+    const file = join(dir, `${name}.cascade.nft`);
+    if (UPDATE || !existsSync(file)) writeFileSync(file, out);
+    assert.equal(out, readFileSync(file, 'utf8'));
+  });
+}
+
+test('cascade picks uniformly: rule i fires with 1/(n-i) of what reaches it', () => {
+  const out = renderRuleset(CASES.clusterip!, { lb: 'cascade' });
+  const rules = out.split('\n').filter((l) => /^add rule ip kubelite service-[A-Z0-9]{8}-/.test(l)).map((l) => l.replace(/^add rule ip kubelite \S+ /, ''));
+  assert.deepEqual(rules.slice(1).map((r) => r.replace(/goto endpoint-\S+__/, 'goto ')), [
+    'numgen random mod 3 0 goto 10.244.1.2/8080',
+    'numgen random mod 2 0 goto 10.244.1.3/8080',
+    'goto 10.244.1.4/8080',
+  ]);
+  assert.doesNotMatch(out, /vmap \{/, 'no anonymous sets');
+});
 
 test('features appear in the rendered script', () => {
   const c = renderRuleset(CASES.clusterip!, { table: 't1' });
@@ -41,8 +64,56 @@ test('features appear in the rendered script', () => {
   assert.match(c, /add element ip t1 cluster-ips \{ 10\.96\.0\.10 \}/);
   assert.match(renderRuleset(CASES.noendpoints!, {}), /no-endpoint-services \{ 10\.96\.0\.15 \. tcp \. 80 : goto reject-chain \}/);
   assert.match(renderRuleset(CASES.affinity!, {}), /update @affinity-\S+ \{ ip saddr \}/);
-  assert.match(renderRuleset(CASES.lb!, {}), /ip saddr != \{ 198\.51\.100\.0\/24 \} drop/);
+  assert.match(renderRuleset(CASES.lb!, {}), /ip saddr != 198\.51\.100\.0\/24 drop/);
+  assert.match(c, /^add rule ip t1 service-\S+ ip daddr 10\.96\.0\.10 meta l4proto tcp th dport 80 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade$/m);
   assert.match(renderRuleset(CASES.nodeport!, {}), /service-nodeports \{ tcp \. 30080 : goto external-/);
+});
+
+test('no endpoint: reject only when none exists anywhere, else drop (kube-proxy)', () => {
+  const rows: Array<[string, RegExp[], RegExp[]]> = [
+    ['noendpoints', [/no-endpoint-services \{ 10\.96\.0\.15 \. tcp \. 80 : goto reject-chain \}/, /no-endpoint-nodeports \{ tcp \. 30082 : goto reject-chain \}/], [/: drop \}/]],
+    ['udp-noendpoints', [/no-endpoint-services \{ 10\.96\.0\.21 \. udp \. 53 : goto reject-chain \}/, /no-endpoint-nodeports \{ udp \. 30053 : goto reject-chain \}/], [/: drop \}/]],
+    ['etplocal-nolocal', [
+      /no-endpoint-services \{ 192\.0\.2\.8 \. tcp \. 80 : drop \}/, /no-endpoint-nodeports \{ tcp \. 30084 : drop \}/,
+      // cluster traffic still balanced; pods and the node short-circuit to the cluster chain
+      /service-ips \{ 10\.96\.0\.17 \. tcp \. 80 : goto service-/, /^add rule ip kubelite external-\S+ fib saddr type local goto service-/m,
+      /service-nodeports \{ tcp \. 30084 : goto external-/,
+    ], [/reject-chain \}/, /^add chain ip kubelite local-/m]],
+    ['itplocal-nolocal', [/no-endpoint-services \{ 10\.96\.0\.18 \. tcp \. 80 : drop \}/], [/reject-chain \}/, /add element ip kubelite service-ips/, /^add chain ip kubelite (service|endpoint)-[A-Z0-9]{8}-/m]],
+    ['itplocal-nodeport', [/no-endpoint-services \{ 10\.96\.0\.19 \. tcp \. 80 : drop \}/, /^add rule ip kubelite external-\S+ goto cluster-/m, /numgen random mod 3/], [/reject-chain \}/]],
+  ];
+  for (const [name, has, hasNot] of rows) {
+    const out = renderRuleset(CASES[name]!, {});
+    for (const re of has) assert.match(out, re, name);
+    for (const re of hasNot) assert.doesNotMatch(out, re, name);
+  }
+});
+
+test('the reject chain rejects (ICMP port unreachable also for UDP)', () => {
+  assert.match(renderRuleset(CASES['udp-noendpoints']!, {}), /^add rule ip kubelite reject-chain reject$/m);
+  assert.match(renderRuleset(CASES.udp!, {}), /meta l4proto udp dnat to 10\.244\.1\.5:53/);
+});
+
+test('shared cluster IP appears once in cluster-ips', () => {
+  const out = renderRuleset(CASES.twoports!, {});
+  assert.equal(out.match(/cluster-ips \{ 10\.96\.0\.22 \}/g)?.length, 1);
+  assert.match(out, /service-ips \{ 10\.96\.0\.22 \. tcp \. 443 : goto service-/);
+});
+
+test('full render is linear: 10,000 services × 3 endpoints', () => {
+  const big = bigState(10_000);
+  const times: number[] = [];
+  let out = '';
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    out = renderRuleset(big, {});
+    times.push(performance.now() - t0);
+  }
+  const best = Math.min(...times);
+  console.log(`# full render 10k services: ${times.map((t) => t.toFixed(0)).join(' / ')} ms (best ${best.toFixed(0)} ms, ${(out.length / 1e6).toFixed(1)} MB)`);
+  assert.equal(out.match(/^add element ip kubelite service-ips /gm)?.length, 10_000);
+  assert.ok(best < 2000, `render took ${best} ms`);
+  // (The old renderer's L.includes() lookups made this quadratic: tens of seconds at 10k.)
 });
 
 test('chain names are stable and distinct', () => {

@@ -79,7 +79,7 @@ export function desiredListeners(
         ip,
         port,
         bindHost: nodePort ? ip : opts.listenAddress(svc, ip),
-        bindPort: opts.listenPort ? opts.listenPort(svc, ip, port) : port,
+        bindPort: nodePort || !opts.listenPort ? port : opts.listenPort(svc, ip, port),
         traffic,
         endpoints,
         reject: (traffic === 'cluster' ? plan.rejectCluster : plan.rejectExternal) || endpoints.length === 0,
