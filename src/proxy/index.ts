@@ -15,6 +15,12 @@ import { realClock, type Clock } from '../client/workqueue.js';
 import { Proxier, type AfterSync, type ProxyBackend, type ProxyObserver } from './proxier.js';
 import type { ProxyNode } from './types.js';
 import { resolveMode, type ProxyMode } from './modes.js';
+import { ProxyMetrics, noLocalEndpointCounts } from './metrics.js';
+import { ProxyHealthServer, ServiceHealthServer, healthCheckTargets } from './healthcheck.js';
+import { ConntrackCleaner } from './conntrack.js';
+import { metricsHandler } from '../util/prometheus.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export { PROXY_MODES, resolveMode, type ProxyMode } from './modes.js';
 
@@ -22,6 +28,10 @@ export interface ProxyOptions {
   mode?: ProxyMode;
   minSyncMs?: number;
   maxSyncMs?: number;
+  /** kube-proxy's --healthz-bind-address (default 0.0.0.0:10256); '' disables. */
+  healthzBindAddress?: string;
+  /** kube-proxy's --metrics-bind-address (default 127.0.0.1:10249); '' disables. */
+  metricsBindAddress?: string;
 }
 
 export interface ProxyNodeInfo {
@@ -41,7 +51,19 @@ export interface RunningProxy {
   mode: 'nftables' | 'iptables' | 'userspace';
   proxier: Proxier;
   backend: ProxyBackend;
+  metrics: ProxyMetrics;
+  /** Where /healthz and /metrics ended up (undefined: disabled or the port was taken). */
+  healthzPort?: number;
+  metricsPort?: number;
   stop(opts?: { cleanup?: boolean }): Promise<void>;
+}
+
+function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  const host = s.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(s.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad bind address ${JSON.stringify(s)} (want HOST:PORT)`);
+  return { host, port };
 }
 
 function sh(argv: string[]): Promise<void> {
@@ -82,6 +104,42 @@ export async function startProxy(
   }
   const backend = await makeBackend(mode, n, log);
   const node: ProxyNode = { name: n.name, addresses: n.addresses, serviceCIDRs: [n.serviceCIDR], podCIDRs: [n.podCIDR] };
+  const clock = opts.clock ?? realClock;
+  const metrics = new ProxyMetrics({ mode });
+  const health = new ProxyHealthServer({ metrics, clock });
+  const svcHealth = new ServiceHealthServer({
+    proxyHealthy: () => health.isHealthy(),
+    onError: (e) => log(`proxy: health check node port ${e.port} of ${e.service}: ${e.message}`),
+  });
+  const afterSync: AfterSync[] = [
+    async (_prev, state) => {
+      const t = healthCheckTargets(state);
+      await svcHealth.syncServices(t.services);
+      svcHealth.syncEndpoints(t.endpoints);
+    },
+  ];
+  if (mode !== 'userspace') {
+    // Kernel modes only: a UDP flow's conntrack entry pins it to the endpoint it was DNATed to.
+    const conntrack = new ConntrackCleaner({ onError: (argv, msg) => log(`proxy: conntrack ${argv.join(' ')}: ${msg}`) });
+    afterSync.push((prev, state) => conntrack.clear(prev, state).then(() => undefined));
+  }
+  const observer: ProxyObserver = {
+    syncDone: ({ full, seconds, state }) => {
+      metrics.observeSync({ full, seconds });
+      metrics.syncSucceeded(new Date(clock.now()));
+      metrics.noLocalEndpoints(noLocalEndpointCounts(state));
+      health.updated();
+    },
+    syncFailed: () => metrics.syncFailed(),
+    serviceChanges: (k) => metrics.serviceChanges(k),
+    endpointChanges: (k) => metrics.endpointChanges(k),
+    networkProgrammed: (sec) => metrics.observeNetworkProgramming(sec),
+    queued: (at) => {
+      metrics.syncQueued(new Date(at));
+      health.queuedUpdate();
+    },
+    ...opts.observer,
+  };
   const informers = new InformerFactory({ registry: deps.registry, cache: deps.cache, clock: opts.clock ?? realClock });
   const proxier = new Proxier(informers, {
     node,
@@ -89,8 +147,8 @@ export async function startProxy(
     clock: opts.clock,
     minSyncMs: opts.minSyncMs,
     maxSyncMs: opts.maxSyncMs,
-    observer: opts.observer,
-    afterSync: opts.afterSync,
+    observer,
+    afterSync: [...afterSync, ...(opts.afterSync ?? [])],
     log,
   });
   try {
@@ -100,13 +158,46 @@ export async function startProxy(
     await backend.cleanup().catch(() => undefined);
     throw err;
   }
+  // Like kube-proxy, a taken health or metrics port is reported, not fatal.
+  let healthzPort: number | undefined;
+  const hz = opts.healthzBindAddress ?? '0.0.0.0:10256';
+  if (hz) {
+    const { host, port } = splitHostPort(hz);
+    healthzPort = await health.listen({ host, port }).catch((err: Error) => void log(`proxy: healthz on ${hz}: ${err.message}`));
+  }
+  let metricsServer: Server | undefined;
+  let metricsPort: number | undefined;
+  const mb = opts.metricsBindAddress ?? '127.0.0.1:10249';
+  if (mb) {
+    const { host, port } = splitHostPort(mb);
+    const handler = metricsHandler(metrics.registry);
+    const server = createServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] === '/metrics') return handler(req, res);
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('404 page not found\n');
+    });
+    metricsPort = await new Promise<number | undefined>((resolve) => {
+      server.once('error', (err) => {
+        log(`proxy: metrics on ${mb}: ${err.message}`);
+        resolve(undefined);
+      });
+      server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+    });
+    if (metricsPort !== undefined) metricsServer = server;
+  }
   return {
     mode,
     proxier,
     backend,
+    metrics,
+    ...(healthzPort !== undefined ? { healthzPort } : {}),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     async stop(o = {}): Promise<void> {
       await proxier.stop(o);
       informers.close();
+      await health.close();
+      await svcHealth.close();
+      if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
     },
   };
 }

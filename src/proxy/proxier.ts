@@ -75,6 +75,7 @@ export class Proxier {
   /** service key → earliest trigger time of an endpoint change not yet programmed. */
   private readonly triggers = new Map<string, number>();
   private syncs = 0;
+  private startedAt = 0;
   private firstAttempt: (() => void) | undefined;
   private waiters: Array<{ after: number; resolve: () => void }> = [];
 
@@ -99,6 +100,7 @@ export class Proxier {
 
   /** Watches Services and EndpointSlices, waits for their first list, then applies the first full sync. */
   async start(): Promise<void> {
+    this.startedAt = this.clock.now();
     const svcs = this.informers.for('', 'services');
     const slices = this.informers.for('discovery.k8s.io', 'endpointslices');
     const changed = (marked: boolean): void => {
@@ -154,6 +156,8 @@ export class Proxier {
     if (!marked) return false;
     this.observer.endpointChanges?.(1);
     const t = triggerTime(cur);
+    // As kube-proxy: changes from before this proxy started say nothing about its latency.
+    if (t !== undefined && t < this.startedAt) return true;
     const key = serviceKeyOf((cur ?? prev)!);
     if (t !== undefined && key !== undefined) {
       const have = this.triggers.get(key);

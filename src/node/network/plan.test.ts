@@ -65,6 +65,8 @@ test('golden: bridge setup', () => {
     'ip addr replace 10.244.0.1/24 dev kubelite0',
     'ip link set kubelite0 up',
     'write /proc/sys/net/ipv4/ip_forward = 1',
+    'write /proc/sys/net/ipv4/conf/all/send_redirects = 0',
+    'write /proc/sys/net/ipv4/conf/kubelite0/send_redirects = 0',
     'nft add table ip kubelite-nat',
     'nft add chain ip kubelite-nat postrouting { type nat hook postrouting priority srcnat ; policy accept ; }',
     'nft flush chain ip kubelite-nat postrouting',

@@ -165,6 +165,12 @@ export function planBridge(node: NodeNetConfig): NetCommand[] {
     ip('addr', 'replace', `${gw}/${c.prefix}`, 'dev', node.bridge),
     ip('link', 'set', node.bridge, 'up'),
     { kind: 'write', path: '/proc/sys/net/ipv4/ip_forward', content: '1' },
+    // The node routes service traffic back out of the bridge it came from: ICMP redirects for
+    // that would be useless to pods and eat the per-host ICMP rate limit that the proxy's
+    // "connection refused" (port unreachable) for services without endpoints needs. The kernel
+    // sends redirects when either `all` or the device allows it, so both are switched off.
+    { kind: 'write', path: '/proc/sys/net/ipv4/conf/all/send_redirects', content: '0' },
+    { kind: 'write', path: `/proc/sys/net/ipv4/conf/${node.bridge}/send_redirects`, content: '0' },
     { kind: 'exec', argv: ['nft', 'add', 'table', 'ip', NAT_TABLE] },
     { kind: 'exec', argv: ['nft', 'add', 'chain', 'ip', NAT_TABLE, 'postrouting', '{ type nat hook postrouting priority srcnat ; policy accept ; }'] },
     { kind: 'exec', argv: ['nft', 'flush', 'chain', 'ip', NAT_TABLE, 'postrouting'] },
