@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NO_KUBECTL, until } from '../harness.js';
-import { startCliCluster, type CliCluster } from '../node/cli-cluster.js';
+import { runCli, startCliCluster, type CliCluster } from '../node/cli-cluster.js';
 import { CLIENT_IP, CLIENT_NODE_SIDE, connectTimed, curl, curlMany, makeClientNamespace, sh, udpRequest } from './net.js';
 
-export type Part = 'spread' | 'affinity' | 'types' | 'udp' | 'selectorless' | 'noendpoints' | 'rolling' | 'local';
+export type Part = 'spread' | 'affinity' | 'types' | 'udp' | 'selectorless' | 'noendpoints' | 'rolling' | 'local' | 'insight';
 
 const SANDBOX = process.env.SANDBOX_NETNS;
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
@@ -344,6 +344,39 @@ spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: 8080
         assert.equal(local.split(':')[0], CLIENT_IP, `the pod sees the client: ${local}`);
         const cluster = await waitAnswer(`http://${CLIENT_NODE_SIDE}:${npCluster}/clientip`, { netns: clientNs });
         assert.notEqual(cluster.split(':')[0], CLIENT_IP, `Cluster policy masquerades: ${cluster}`);
+      });
+    }
+    if (has('insight')) {
+      it('health check node port (LoadBalancer + Local), /metrics with kubeproxy_* names, /healthz, and `kubelite proxy trace` on the live cluster', async () => {
+        await apply(`apiVersion: v1
+kind: Service
+metadata: {name: web-lb-local}
+spec: {type: LoadBalancer, externalTrafficPolicy: Local, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+`);
+        const hc = (await svc('web-lb-local')).spec.healthCheckNodePort as number;
+        assert.ok(hc > 0, 'a healthCheckNodePort is allocated');
+        const body = await until('health check node port answers', async () => curl(`http://${CLIENT_NODE_SIDE}:${hc}/`, { netns: clientNs, timeoutS: 1 }), 20_000);
+        const j = JSON.parse(body) as Json;
+        assert.deepEqual(j.service, { namespace: 'default', name: 'web-lb-local' });
+        assert.equal(j.localEndpoints, 3);
+        assert.equal(j.serviceProxyHealthy, true);
+
+        const metrics = await curl('http://127.0.0.1:10249/metrics');
+        assert.ok(metrics, '/metrics answers');
+        for (const name of ['kubeproxy_sync_proxy_rules_duration_seconds_count', 'kubeproxy_network_programming_duration_seconds_bucket', 'kubeproxy_sync_proxy_rules_endpoint_changes_total', 'kubeproxy_sync_proxy_rules_last_timestamp_seconds']) {
+          assert.match(metrics!, new RegExp(`^${name}`, 'm'), name);
+        }
+        const healthz = JSON.parse((await curl('http://127.0.0.1:10256/healthz'))!) as Json;
+        assert.ok(healthz.lastUpdated && healthz.currentTime, JSON.stringify(healthz));
+
+        const ip = await clusterIP('web');
+        const t = await runCli(['proxy', 'trace', '--kubeconfig', k.kubeconfig, '--from', 'client', '--to', `${ip}:80`]);
+        assert.equal(t.code, 0, t.out);
+        assert.match(t.out, /service-ips/, 'names the map it looked up');
+        for (const pod of webPods) {
+          const podIP = ((JSON.parse(await kc(['get', 'pod', pod, '-o', 'json'])) as Json).status.podIP) as string;
+          assert.ok(t.out.includes(podIP), `lists endpoint ${podIP} as a candidate:\n${t.out}`);
+        }
       });
     }
   });
