@@ -12,7 +12,7 @@ import { ensurePki, adminKubeconfig } from '../apiserver/auth/certs.js';
 import { httpPlugins, kindPlugins, serviceStrategies } from '../apiserver/wiring.js';
 import { bootstrap } from '../apiserver/bootstrap.js';
 import { defaultComponents, startControllerManager, type ControllerManager, type LeaderElectionTimings } from '../controllers/index.js';
-import { parsePool } from '../controllers/servicelb/pool.js';
+import { DEFAULT_LB_POOL, parsePool, poolCIDRs } from '../controllers/servicelb/pool.js';
 import { acquireLock } from './lock.js';
 import { startCompactor } from '../apiserver/compactor.js';
 import { startNode, type NodeOptions, type RunningNode } from '../node/index.js';
@@ -56,7 +56,7 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_LB_POOL = '10.250.0.0/24';
+export { DEFAULT_LB_POOL } from '../controllers/servicelb/pool.js';
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
@@ -168,7 +168,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
           serviceCIDR: opts.serviceCIDR,
           isolated: node.mode === 'netns',
           bridge: node.bridge,
-          routedCIDRs: lbPool.includes('/') && !lbPool.includes(',') ? [lbPool] : [],
+          routedCIDRs: lbPool ? poolCIDRs(lbPool) : [],
         },
         ...(opts.quiet ? { log: () => undefined } : {}),
       });

@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type TestCluster } from '../../test/harness.js';
 import { LEASES, LocalClient } from '../client/client.js';
-import { COMPONENTS, startControllerManager, type ComponentSpec, type Controller, type ControllerManager } from './index.js';
+import { COMPONENTS, defaultComponents, startControllerManager, type ComponentSpec, type Controller, type ControllerManager } from './index.js';
+import { DEFAULT_LB_POOL } from './servicelb/pool.js';
 import type { ControllerContext } from './context.js';
 
 /** Short leases on the real clock (leases are stored in whole seconds, so 1 s is the floor). */
@@ -47,9 +48,10 @@ describe('controller manager', () => {
 
   it('runs kube-controller-manager controllers in `up` under its lease', async () => {
     const m = c.controllers!;
-    const want = COMPONENTS.flatMap((x) => x.controllers.map((ctl) => `${x.name}/${ctl.name}`)).sort();
+    const want = defaultComponents({ lbPool: DEFAULT_LB_POOL }).flatMap((x) => x.controllers.map((ctl) => `${x.name}/${ctl.name}`)).sort();
     await until(() => m.running().length === want.length);
-    assert.deepEqual(m.leading().sort(), ['kube-controller-manager', 'kube-scheduler']);
+    assert.ok(want.includes('cloud-controller-manager/service-lb-controller'), 'the LoadBalancer controller runs under its own lease');
+    assert.deepEqual(m.leading().sort(), ['cloud-controller-manager', 'kube-controller-manager', 'kube-scheduler']);
     assert.deepEqual(m.running().sort(), want);
     assert.ok(want.includes('kube-controller-manager/namespace') && want.includes('kube-scheduler/scheduler'));
     assert.equal(await holder('kube-controller-manager'), m.identity);

@@ -61,6 +61,8 @@ describe('Proxier: informers → change trackers → rate-bounded partial syncs'
       await synced;
       assert.deepEqual(backend.calls.at(-1)!.changed, ['default/web:http/TCP']);
 
+      // The proxy ignores trigger times from before it started (as kube-proxy does).
+      await new Promise((r) => setTimeout(r, 80));
       synced = p.waitForSync();
       const trigger = new Date(Date.now() - 50).toISOString();
       await client.create(ENDPOINTSLICES, 'default', slice('web-1', 'web', ['10.244.0.5'], { [TRIGGER_TIME_ANNOTATION]: trigger }));

@@ -27,7 +27,7 @@ import { IPPool } from './pool.js';
 
 export const SERVICE_LB_CONTROLLER_NAME = 'service-lb-controller';
 /** The pool `kubelite up` uses without `--lb-pool`. */
-export const DEFAULT_LB_POOL = '10.250.0.0/24';
+export { DEFAULT_LB_POOL } from './pool.js';
 
 export interface ServiceLBControllerOptions {
   /** Pool spec (see pool.ts): CIDRs and/or ranges, comma-separated. Invalid → the constructor throws. */

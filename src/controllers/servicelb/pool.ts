@@ -77,6 +77,9 @@ function parseEntry(entry: string): AddressRange {
  * Parses a pool spec into sorted, non-overlapping ranges. Throws an Error naming the bad entry
  * for malformed input, IPv6, overlapping entries or an empty pool.
  */
+/** `--lb-pool`'s default: a small private range the node routes to itself. */
+export const DEFAULT_LB_POOL = '10.250.0.0/24';
+
 export function parsePool(spec: string): AddressRange[] {
   const entries = spec
     .split(',')

@@ -31,6 +31,11 @@ export interface RedirectRule {
   toPort: number;
   /** The listener's address (the node's). */
   toAddress: string;
+  /**
+   * No endpoints: refuse in the kernel instead (a listener could only accept and then reset,
+   * which clients see as a reset after connecting, not as "connection refused").
+   */
+  reject?: boolean;
 }
 
 /** The loopback mirror of a service address, for runs without root: a.b.c.d → 127.b.c.d. */
@@ -58,6 +63,11 @@ export function renderRedirects(rules: RedirectRule[], opts: { table: string; se
   const sorted = [...rules].sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port || a.protocol.localeCompare(b.protocol));
   for (const r of sorted) {
     const p = r.protocol.toLowerCase();
+    if (r.reject) {
+      const how = p === 'tcp' ? 'reject with tcp reset' : 'reject';
+      for (const c of ['filter-forward', 'filter-output']) L.push(`add rule ip ${t} ${c} ip daddr ${r.ip} ${p} dport ${r.port} ${how}`);
+      continue;
+    }
     L.push(`add rule ip ${t} services ip daddr ${r.ip} ${p} dport ${r.port} dnat to ${r.toAddress}:${r.toPort}`);
   }
   for (const c of opts.serviceCIDRs) {
@@ -108,7 +118,7 @@ export class UserspaceBackend implements ProxyBackend {
       for (const l of this.proxier.listeners()) {
         const m = /^(TCP|UDP|SCTP)\/([^:]+):(\d+)$/.exec(l.id);
         if (!m || m[2] === 'nodeport') continue;
-        rules.push({ protocol: m[1] as RedirectRule['protocol'], ip: m[2]!, port: Number(m[3]), toAddress: l.address, toPort: l.port });
+        rules.push({ protocol: m[1] as RedirectRule['protocol'], ip: m[2]!, port: Number(m[3]), toAddress: l.address, toPort: l.port, reject: l.reject });
       }
       await this.run(renderRedirects(rules, { table: this.table, serviceCIDRs: input.state.node.serviceCIDRs }));
     }

@@ -137,9 +137,9 @@ export class UserspaceProxier {
   }
 
   /** The live listeners; `address`/`port` are where they are actually bound. */
-  listeners(): Array<{ id: string; address: string; port: number; protocol: Protocol }> {
+  listeners(): Array<{ id: string; address: string; port: number; protocol: Protocol; reject: boolean }> {
     return [...this.live.values()]
-      .map((l) => ({ id: l.spec.id, address: l.spec.bindHost, port: l.boundPort, protocol: l.spec.protocol }))
+      .map((l) => ({ id: l.spec.id, address: l.spec.bindHost, port: l.boundPort, protocol: l.spec.protocol, reject: l.spec.reject }))
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
