@@ -25,8 +25,9 @@ import { run as rss } from './rss.js';
 import { run as etcd } from './etcd.js';
 import { run as controllers } from './controllers.js';
 import { run as pods } from './pods.js';
+import { run as proxy } from './proxy.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 

@@ -71,6 +71,7 @@ export class Proxier {
   private readonly clock: Clock;
   private readonly observer: ProxyObserver;
   private needFull = true;
+  private lastFull = 0;
   private last: ProxyState | undefined;
   /** service key → earliest trigger time of an endpoint change not yet programmed. */
   private readonly triggers = new Map<string, number>();
@@ -179,7 +180,8 @@ export class Proxier {
   private async syncOnce(): Promise<void> {
     const started = this.clock.now();
     const { state, changed } = this.cache.apply();
-    const full = this.needFull;
+    // The periodic sync (every maxSyncMs) rewrites everything, repairing rules changed behind our back.
+    const full = this.needFull || this.clock.now() - this.lastFull >= (this.opts.maxSyncMs ?? 30_000);
     const triggers = new Map(this.triggers);
     this.triggers.clear();
     try {
@@ -188,6 +190,7 @@ export class Proxier {
       }
       const r = await this.opts.backend.sync({ state, changed: full ? 'all' : changed });
       this.needFull = false;
+      if (full) this.lastFull = this.clock.now();
       const prev = this.last;
       this.last = state;
       const seconds = (this.clock.now() - started) / 1000;

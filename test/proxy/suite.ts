@@ -316,7 +316,8 @@ spec: {selector: {app: nothing}, ports: [{port: 80, targetPort: 8080}]}
           }
         })();
         await kc(['rollout', 'restart', 'deployment/web']);
-        await kc(['rollout', 'status', 'deployment/web', '--timeout=120s']);
+        const st = await k.kubectl(['rollout', 'status', 'deployment/web', '--timeout=150s'], { timeoutMs: 180_000 });
+        assert.equal(st.code, 0, st.stderr);
         await new Promise((r) => setTimeout(r, 3000));
         stop = true;
         await load;

@@ -82,7 +82,7 @@ test('golden: pod setup and teardown', () => {
   const setup = planPodSetup(node, { uid: UID, ip: '10.244.0.7', netnsPrefix: 'kl' });
   assert.deepEqual(show(setup), ['ip -batch -', 'ip -n kl-6f1c2a9e -batch -']);
   assert.deepEqual(setup.map((c) => (c.kind === 'exec' ? c.input?.split('\n') : [])), [
-    ['netns add kl-6f1c2a9e', `link add ${v} type veth peer name eth0 netns kl-6f1c2a9e`, `link set ${v} master kubelite0`, `link set dev ${v} type bridge_slave hairpin on`, `link set ${v} up`, ''],
+    ['netns add kl-6f1c2a9e', `link add ${v} type veth peer name eth0 netns kl-6f1c2a9e`, `link set ${v} master kubelite0`, `link set dev ${v} type bridge_slave hairpin on`, `link set ${v} up`, 'neigh flush to 10.244.0.7 dev kubelite0', ''],
     ['link set lo up', 'addr add 10.244.0.7/24 dev eth0', 'link set eth0 up', 'route add default via 10.244.0.1 dev eth0', ''],
   ]);
   const down = planPodTeardown({ uid: UID, netnsPrefix: 'kl' });

@@ -209,6 +209,9 @@ export function planPodSetup(node: NodeNetConfig, pod: PodNetSpec): NetCommand[]
         `link set ${host} master ${node.bridge}`,
         `link set dev ${host} type bridge_slave hairpin on`,
         `link set ${host} up`,
+        // The IP may have belonged to a pod deleted moments ago: a neighbour entry still holding
+        // that pod's MAC would send the node's probes and proxied traffic nowhere until it expires.
+        `neigh flush to ${pod.ip} dev ${node.bridge}`,
       ].join('\n') + '\n',
     },
     {

@@ -29,7 +29,7 @@ function fakeNft(): { sim: NftSim; scripts: string[]; failNext: () => void; run:
 
 function expected(st: ProxyState): string {
   const sim = new NftSim();
-  sim.apply(renderRuleset(st, { table: 't', lb: 'cascade' }));
+  sim.apply(renderRuleset(st, { table: 't' }));
   return sim.dump('t');
 }
 
@@ -42,7 +42,7 @@ const cases: Record<string, Step[]> = {
   ],
   'endpoint change': [
     { state: state([web]), changed: 'all', full: true },
-    { state: state([web2]), changed: new Set([web.svc.id]), full: false, match: /^delete chain ip t endpoint-\S+10\.244\.1\.4\/8080$/m, noMatch: /element/ },
+    { state: state([web2]), changed: new Set([web.svc.id]), full: false, match: /^delete element ip t hairpin \{ 10\.244\.1\.4 \. 10\.244\.1\.4 \}$/m, noMatch: /service-ips|cluster-ips|chain ip t endpoint-|add chain/ },
   ],
   'remove service': [
     { state: state([web, db]), changed: 'all', full: true },

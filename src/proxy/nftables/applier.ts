@@ -20,7 +20,7 @@ export interface NftablesApplierOptions {
   /** Loads a script (default: `nft -f -`, rejecting with nft's stderr). */
   run?: NftRunner;
   table?: string;
-  /** Endpoint selection form; default 'cascade' (no anonymous sets: see LbMode). */
+  /** Endpoint selection form: 'cascade', the only one (see LbMode). */
   lb?: LbMode;
 }
 

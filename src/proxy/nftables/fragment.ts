@@ -1,12 +1,20 @@
 /**
  * One service port's share of the nftables ruleset: its own chains (service, external, local,
- * firewall and per-endpoint DNAT chains), its ClientIP affinity sets, and the elements it adds to
- * the shared maps/sets of the skeleton (render.ts). Full syncs concatenate fragments; partial syncs
- * (partial.ts) diff an old fragment against a new one, so everything a fragment owns is named
- * after its service-port id and never collides with another fragment's chains or sets.
+ * firewall), its ClientIP affinity sets, and the elements it adds to the shared maps/sets of the
+ * skeleton (render.ts). Full syncs concatenate fragments; partial syncs (partial.ts) diff an old
+ * fragment against a new one, so everything a fragment owns is named after its service-port id
+ * and never collides with another fragment's chains or sets.
+ *
+ * No chain per endpoint (unlike kube-proxy): nft 1.0.6 reads the whole ruleset into its cache on
+ * every `nft -f`, and that cost grows with the number of chains — at 10,000 services × 3
+ * endpoints the per-endpoint chains made a one-element partial sync cost 240–500 ms. Instead a
+ * service chain DNATs directly from a cascade of rules, and hairpin traffic (a pod reaching itself
+ * through its Service) is masqueraded in nat-postrouting from the shared `hairpin` set
+ * (`endpoint . endpoint` elements, reference-counted like every shared element).
  *
  * Pure: same plan and node in, same fragment out. Depends on the node only through podCIDRs
- * (masquerade and short-circuit rules), which is why a node change forces a full sync.
+ * (externalTrafficPolicy Local's short-circuit rules); a node change forces a full sync anyway,
+ * as the skeleton depends on it too.
  */
 import * as crypto from 'node:crypto';
 import type { ProxyEndpoint, ProxyNode, ServicePlan } from '../types.js';
@@ -50,26 +58,24 @@ export function elementKey(element: string): string {
 
 export const MASQ_MARK = '0x4000';
 
+/** The skeleton set of `endpoint . endpoint` pairs whose (DNATed) connections are masqueraded. */
+export const HAIRPIN_SET = 'hairpin';
+
 /**
- * How a service chain picks an endpoint. 'vmap': one `numgen random mod N vmap { i : goto ep }`
- * rule (kube-proxy's form). 'cascade': `numgen random mod (N-i) 0 goto ep_i` rules, the last one a
- * plain goto (iptables' statistic scheme; uniform overall). Both are equivalent, but each
- * anonymous vmap is a kernel set, and on this kernel loading n anonymous sets costs O(n²) system
- * time (measured: 4,000 → 3.4 s, 8,000 → 22 s; probably the `__map%d` name allocation scanning
- * every set of the table). A full load of 10,000 services took 241 s with 'vmap' and 5–8 s with
- * 'cascade' (then nft's own parsing dominates). The applier loads 'cascade'. Rules also avoid
- * anonymous sets elsewhere (plain `!=` matches instead of `{ ... }`).
+ * How a service chain picks an endpoint. Only one form remains, 'cascade': `numgen random mod
+ * (N-i) 0 ... dnat to ep_i` rules, the last one a plain DNAT (iptables' statistic scheme; uniform
+ * overall). kube-proxy's `numgen random mod N vmap { i : goto ep_i }` needs a chain per endpoint
+ * and an anonymous set per service, and on this kernel loading n anonymous sets costs O(n²)
+ * system time (a full load of 10,000 services took 241 s). The option is kept for callers that
+ * name the form explicitly.
  */
-export type LbMode = 'vmap' | 'cascade';
+export type LbMode = 'cascade';
 
 export interface FragmentOptions { lb?: LbMode }
 
-function endpointChain(id: string, ep: ProxyEndpoint): string {
-  return chainName('endpoint', `${id}__${ep.ip}/${ep.port}`);
-}
-
+/** The per-endpoint ClientIP affinity set of a service port. */
 function affinitySet(id: string, ep: ProxyEndpoint): string {
-  return `affinity-${endpointChain(id, ep).slice('endpoint-'.length)}`;
+  return chainName('affinity', `${id}__${ep.ip}/${ep.port}`);
 }
 
 /** Verdict for traffic without a usable endpoint: reject only when none exists anywhere (kube-proxy), else drop. */
@@ -86,19 +92,11 @@ class FragmentBuilder {
   readonly f: ServiceFragment = { chains: new Map(), sets: new Map(), elements: new Map() };
   private readonly id: string;
   private readonly p: string;
-  private readonly vips: string[];
-  private readonly notFromPods: string;
+  private readonly hairpins = new Set<string>();
 
-  private readonly lb: LbMode;
-
-  constructor(private readonly plan: ServicePlan, node: ProxyNode, opts: FragmentOptions) {
-    const s = plan.svc;
-    this.id = s.id;
-    this.p = s.protocol.toLowerCase();
-    this.lb = opts.lb ?? 'vmap';
-    // Plain matches, no anonymous sets (see LbMode): "not from a pod" is one `!=` per pod CIDR.
-    this.vips = s.clusterIPs.map((ip) => `ip daddr ${ip} meta l4proto ${this.p} th dport ${s.port}`);
-    this.notFromPods = (node.podCIDRs.length ? node.podCIDRs : ['0.0.0.0/0']).map((c) => `ip saddr != ${c}`).join(' ');
+  constructor(private readonly plan: ServicePlan) {
+    this.id = plan.svc.id;
+    this.p = plan.svc.protocol.toLowerCase();
   }
 
   elem(set: string, body: string): void {
@@ -107,46 +105,49 @@ class FragmentBuilder {
     else this.f.elements.set(set, [body]);
   }
 
-  /** The DNAT chain of one endpoint (with the affinity set update when ClientIP affinity is on). */
-  endpoint(ep: ProxyEndpoint): string {
-    const c = endpointChain(this.id, ep);
-    if (this.f.chains.has(c)) return c;
+  /**
+   * The statements that send a packet to ep: DNAT (the protocol match gives the port mapping
+   * its transport context), preceded by the affinity set update when ClientIP affinity is on
+   * (on every new connection, so a hit also refreshes the timeout, as kube-proxy's endpoint
+   * chains do). Also records ep's hairpin element.
+   */
+  private toEndpoint(ep: ProxyEndpoint): string {
+    const pair = `${ep.ip} . ${ep.ip}`;
+    if (!this.hairpins.has(pair)) {
+      this.hairpins.add(pair);
+      this.elem(HAIRPIN_SET, pair);
+    }
     const aff = this.plan.svc.sessionAffinity;
-    const rules = [`ip saddr ${ep.ip} jump mark-for-masquerade`];
+    let update = '';
     if (aff) {
       const set = affinitySet(this.id, ep);
       this.f.sets.set(set, `{ type ipv4_addr ; flags dynamic,timeout ; timeout ${aff.timeoutSeconds}s ; }`);
-      rules.push(`update @${set} { ip saddr }`);
+      update = `update @${set} { ip saddr } `;
     }
-    rules.push(`meta l4proto ${this.p} dnat to ${ep.ip}:${ep.port}`);
-    this.f.chains.set(c, rules);
-    return c;
+    return `meta l4proto ${this.p} ${update}dnat to ${ep.ip}:${ep.port}`;
   }
 
-  /** A load-balancing chain over eps (numgen), with affinity lookups first. */
+  /**
+   * A load-balancing chain over eps: affinity lookups first, then the numgen cascade, each rule
+   * DNATing itself. (Cluster-IP traffic from outside the pod network is marked for masquerade by
+   * one skeleton rule, not per service: see render.ts.)
+   */
   balance(name: string, eps: ProxyEndpoint[]): string {
     if (this.f.chains.has(name)) return name;
-    const targets = eps.map((ep) => this.endpoint(ep));
-    // Cluster-IP traffic from outside the pod network (e.g. the node itself) is masqueraded.
-    const rules = this.vips.map((v) => `${v} ${this.notFromPods} jump mark-for-masquerade`);
-    if (this.plan.svc.sessionAffinity) eps.forEach((ep, i) => rules.push(`ip saddr @${affinitySet(this.id, ep)} goto ${targets[i]}`));
+    const targets = eps.map((ep) => this.toEndpoint(ep));
+    const rules: string[] = [];
+    if (this.plan.svc.sessionAffinity) eps.forEach((ep, i) => rules.push(`ip saddr @${affinitySet(this.id, ep)} ${targets[i]}`));
     const n = targets.length;
-    if (this.lb === 'vmap') {
-      let vmap = '';
-      for (let i = 0; i < n; i++) vmap += `${i ? ', ' : ''}${i} : goto ${targets[i]}`;
-      rules.push(`numgen random mod ${n} vmap { ${vmap} }`);
-    } else {
-      for (let i = 0; i < n - 1; i++) rules.push(`numgen random mod ${n - i} 0 goto ${targets[i]}`);
-      rules.push(`goto ${targets[n - 1]}`);
-    }
+    for (let i = 0; i < n - 1; i++) rules.push(`numgen random mod ${n - i} 0 ${targets[i]}`);
+    rules.push(targets[n - 1]!);
     this.f.chains.set(name, rules);
     return name;
   }
 }
 
 /** Builds the fragment of one service port; an unprogrammable plan (no cluster IP) yields an empty fragment. */
-export function serviceFragment(plan: ServicePlan, node: ProxyNode, opts: FragmentOptions = {}): ServiceFragment {
-  const b = new FragmentBuilder(plan, node, opts);
+export function serviceFragment(plan: ServicePlan, node: ProxyNode, _opts: FragmentOptions = {}): ServiceFragment {
+  const b = new FragmentBuilder(plan);
   const f = b.f;
   const s = plan.svc;
   if (s.clusterIPs.length === 0) return f;

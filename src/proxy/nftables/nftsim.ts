@@ -94,14 +94,17 @@ function step(tables: Map<string, SimTable>, line: string): void {
     case 'add element': case 'delete element': {
       const s = t.sets.get(name);
       if (!s) throw new Error('No such file or directory');
-      const body = /^\{ (.*) \}$/.exec(rest ?? '')?.[1];
-      if (body === undefined) throw new Error('bad element');
-      const k = keyOf(body);
-      if (verb === 'delete') { if (!s.delete(k)) throw new Error('No such file or directory (element)'); return; }
-      checkRefs(body);
-      const cur = s.get(k);
-      if (cur !== undefined && cur !== body) throw new Error('File exists (element with another value)');
-      s.set(k, body); return;
+      const bodies = /^\{ (.*) \}$/.exec(rest ?? '')?.[1]?.split(', '); // our element bodies hold no ', '
+      if (bodies === undefined) throw new Error('bad element');
+      for (const body of bodies) {
+        const k = keyOf(body);
+        if (verb === 'delete') { if (!s.delete(k)) throw new Error('No such file or directory (element)'); continue; }
+        checkRefs(body);
+        const cur = s.get(k);
+        if (cur !== undefined && cur !== body) throw new Error('File exists (element with another value)');
+        s.set(k, body);
+      }
+      return;
     }
     default: throw new Error('unsupported');
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { planService } from '../compute.js';
 import type { ProxyState, ServicePlan } from '../types.js';
-import { serviceFragment, type LbMode, type ServiceFragment } from './fragment.js';
+import { serviceFragment, type ServiceFragment } from './fragment.js';
 import { AppliedRuleset } from './partial.js';
 import { renderRuleset, stateFragments } from './render.js';
 import { bigState, ep, plan, state, svc } from './fixtures.js';
@@ -11,17 +11,17 @@ import { NftSim } from './nftsim.js';
 
 const T = 'kubelite';
 
-function fullDump(st: ProxyState, lb: LbMode): string {
+function fullDump(st: ProxyState): string {
   const sim = new NftSim();
-  sim.apply(renderRuleset(st, { lb }));
+  sim.apply(renderRuleset(st));
   return sim.dump(T);
 }
 
 /** Runs states[0] as a full sync, then each next state as a partial sync over every id of either side. */
-function replay(states: ProxyState[], lb: LbMode = 'cascade'): { scripts: string[] } {
+function replay(states: ProxyState[]): { scripts: string[] } {
   const sim = new NftSim();
-  sim.apply(renderRuleset(states[0]!, { lb }));
-  const applied = new AppliedRuleset(stateFragments(states[0]!, { lb }));
+  sim.apply(renderRuleset(states[0]!));
+  const applied = new AppliedRuleset(stateFragments(states[0]!));
   const scripts: string[] = [];
   for (let i = 1; i < states.length; i++) {
     const prev = states[i - 1]!;
@@ -29,13 +29,13 @@ function replay(states: ProxyState[], lb: LbMode = 'cascade'): { scripts: string
     const updates = new Map<string, ServiceFragment | null>();
     for (const id of new Set([...prev.services.keys(), ...st.services.keys()])) {
       const p = st.services.get(id);
-      updates.set(id, p ? serviceFragment(p, st.node, { lb }) : null);
+      updates.set(id, p ? serviceFragment(p, st.node) : null);
     }
     const { script, commit } = applied.diff(updates, { table: T });
     scripts.push(script);
     try { sim.apply(script); } catch (e) { assert.fail(`step ${i}: ${(e as Error).message}\n${script}`); }
     commit();
-    assert.equal(sim.dump(T), fullDump(st, lb), `step ${i}: partial result differs from a full sync\n${script}`);
+    assert.equal(sim.dump(T), fullDump(st), `step ${i}: partial result differs from a full sync\n${script}`);
   }
   return { scripts };
 }
@@ -75,7 +75,7 @@ const scenarios: Record<string, ProxyState[]> = {
 };
 
 for (const [name, states] of Object.entries(scenarios)) {
-  test(`partial sync equals full sync: ${name}`, () => { replay(states, 'cascade'); replay(states, 'vmap'); });
+  test(`partial sync equals full sync: ${name}`, () => { replay(states); });
 }
 
 test('partial scripts touch only what changed', () => {
@@ -84,14 +84,21 @@ test('partial scripts touch only what changed', () => {
   assert.doesNotMatch(scripts[0]!, /cluster-ips/);
   assert.doesNotMatch(scripts[1]!, /cluster-ips/);
   assert.match(scripts[2]!, /^delete element ip kubelite cluster-ips \{ 10\.96\.0\.10 \}$/m);
-  const ep = replay(scenarios['endpoint change']!).scripts[0]!;
-  assert.doesNotMatch(ep, /service-ips/, 'endpoint change keeps the map element');
-  assert.match(ep, /^flush chain ip kubelite service-/m);
-  assert.match(ep, /^delete chain ip kubelite endpoint-\S+10\.244\.1\.2\/8080$/m);
-  assert.doesNotMatch(ep, /add chain/, 'no new chain for surviving endpoints');
-  // Order: a stale chain is deleted only after the rules pointing at it were flushed.
-  const lines = ep.split('\n');
-  assert.ok(lines.findIndex((l) => l.startsWith('flush chain ip kubelite service-')) < lines.findIndex((l) => l.startsWith('delete chain')));
+  const [ep, ep2] = replay(scenarios['endpoint change']!).scripts;
+  assert.doesNotMatch(ep!, /service-ips/, 'endpoint change keeps the map element');
+  assert.match(ep!, /^flush chain ip kubelite service-/m);
+  assert.doesNotMatch(ep!, /(add|delete) chain/, 'no chain per endpoint: the service chain is rewritten in place');
+  assert.deepEqual(ep!.split('\n').filter((l) => /hairpin/.test(l)), ['delete element ip kubelite hairpin { 10.244.1.2 . 10.244.1.2 }']);
+  assert.equal(ep!.split('\n').filter(Boolean).length, 4, ep); // delete element, flush, 2 rules
+  assert.match(ep2!, /^add element ip kubelite hairpin \{ 10\.244\.9\.9 \. 10\.244\.9\.9 \}$/m);
+  assert.match(ep2!, /^add rule ip kubelite service-\S+ meta l4proto tcp dnat to 10\.244\.9\.9:8080$/m);
+  // Removing a service removes its hairpin elements; an endpoint shared with another service keeps its element.
+  const gone = replay(scenarios['remove service']!).scripts[0]!;
+  assert.match(gone, /^delete element ip kubelite hairpin \{ 10\.244\.1\.4 \. 10\.244\.1\.4 \}$/m);
+  assert.match(gone, /^delete chain ip kubelite service-/m);
+  const shared = replay(scenarios['shared cluster IP: add and remove a port']!).scripts;
+  assert.doesNotMatch(shared[0]! + shared[1]!, /hairpin/, 'the other port still uses these endpoints');
+  assert.match(shared[2]!, /^delete element ip kubelite hairpin /m);
 });
 
 test('no-op update yields an empty script', () => {
@@ -121,12 +128,12 @@ const arbState = fc.tuple(...[0, 1, 2].flatMap((i) => PORTS.map((p) => fc.option
   .map((plans) => state(plans.filter((p): p is ServicePlan => p !== undefined)));
 
 test('random sequences: partial sync always equals full sync', () => {
-  fc.assert(fc.property(fc.array(arbState, { minLength: 2, maxLength: 6 }), (states) => { replay(states, 'cascade'); replay(states, 'vmap'); }), { numRuns: 100 });
+  fc.assert(fc.property(fc.array(arbState, { minLength: 2, maxLength: 6 }), (states) => { replay(states); }), { numRuns: 150 });
 });
 
 test('one changed service at 10,000: small script, built in milliseconds', () => {
   const big = bigState(10_000);
-  const applied = new AppliedRuleset(stateFragments(big, { lb: 'cascade' }));
+  const applied = new AppliedRuleset(stateFragments(big));
   const id = 'ns/s5000:http/TCP';
   const p = big.services.get(id)!;
   const times: number[] = [];
@@ -134,7 +141,7 @@ test('one changed service at 10,000: small script, built in milliseconds', () =>
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     const next = { ...p, clusterEndpoints: p.clusterEndpoints.slice(0, 2 + (i % 2)), externalEndpoints: p.externalEndpoints.slice(0, 2 + (i % 2)) };
-    const d = applied.diff(new Map([[id, serviceFragment(next, big.node, { lb: 'cascade' })]]), { table: T });
+    const d = applied.diff(new Map([[id, serviceFragment(next, big.node)]]), { table: T });
     d.commit();
     times.push(performance.now() - t0);
     if (i === 0) script = d.script;

@@ -108,3 +108,18 @@ test('kube-proxy spellings: short mark form, priority arithmetic, inline vmaps a
   const last = t.chains.get('m')!.rules[5]!.exprs[1]!;
   assert.deepEqual(last, { kind: 'verdict', verdict: { kind: 'reject', with: 'icmp type host-unreachable' } });
 });
+
+test('element statements: many elements per statement, replace by key, delete, and 30,000 elements in linear time', () => {
+  const n = 30_000;
+  const els = Array.from({ length: n }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255} . 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+  const lines = ['add table ip t', 'add set ip t h { type ipv4_addr . ipv4_addr ; }', 'add map ip t m { type inet_service : verdict ; }'];
+  for (let i = 0; i < n; i += 1000) lines.push(`add element ip t h { ${els.slice(i, i + 1000).join(', ')} }`);
+  lines.push('add element ip t m { 80 : drop, 81 : accept }', 'add element ip t m { 80 : accept }', 'delete element ip t h { 10.0.0.5 . 10.0.0.5, 10.0.0.7 . 10.0.0.7 }');
+  const t0 = performance.now();
+  const t = parseRuleset(lines.join('\n')).tables.get('ip t')!;
+  assert.ok(performance.now() - t0 < 2000, 'linear');
+  assert.equal(t.sets.get('h')!.elements.length, n - 2);
+  assert.ok(!t.sets.get('h')!.elements.some((e) => e.key[0] === '10.0.0.5'));
+  assert.deepEqual(t.sets.get('m')!.elements.map((e) => [e.key[0], e.verdict?.kind]), [['80', 'accept'], ['81', 'accept']]);
+  assert.throws(() => parseRuleset(`${lines.slice(0, 2).join('\n')}\ndelete element ip t h { 1.1.1.1 . 1.1.1.1 }`), /no element 1\.1\.1\.1 \. 1\.1\.1\.1 in h/);
+});

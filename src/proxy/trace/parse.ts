@@ -38,6 +38,8 @@ export type Expr =
   | { kind: 'vmap'; sel: Selector[]; map: { kind: 'ref'; name: string } | { kind: 'anon'; entries: Array<{ key: ElementKey; verdict: Verdict }> } }
   | { kind: 'fib'; which: 'saddr' | 'daddr'; op: '==' | '!='; types: string[] }
   | { kind: 'ct-state'; op: '==' | '!='; states: string[] }
+  /** `ct status [!=] dnat[,snat...]`: holds when the connection has (any of) the NAT kinds. */
+  | { kind: 'ct-status'; op: '==' | '!='; statuses: string[] }
   | { kind: 'mark-match'; mask?: number; op: '==' | '!='; value: number }
   | { kind: 'mark-set'; op: 'set' | 'or' | 'xor' | 'and'; value: number }
   | { kind: 'numgen'; mod: number; offset: number; entries: Array<{ n: number; verdict: Verdict }> }
@@ -152,8 +154,10 @@ function num(c: Cursor, s: string): number {
 
 function parsePriority(c: Cursor, words: string[]): number {
   const s = words.join('');
-  const m = /^([a-z]+)?([+-]\d+)?$/.exec(s);
-  if (!m || (!m[1] && !m[2])) return c.fail(`bad priority ${JSON.stringify(s)}`);
+  // `name`, `name+N`, `name-N` or a plain number (`0`, `-100`).
+  const m = /^(?:([a-z]+)([+-]\d+)?|([+-]?\d+))$/.exec(s);
+  if (!m) return c.fail(`bad priority ${JSON.stringify(s)}`);
+  if (m[3] !== undefined) return Number(m[3]);
   let base = 0;
   if (m[1]) {
     const p = PRIORITIES[m[1]];
@@ -244,6 +248,13 @@ function parseRuleExprs(c: Cursor): Expr[] {
         break;
       }
       case 'ct': {
+        if (c.eat('status')) {
+          const o = op();
+          const statuses = [c.next()];
+          while (c.eat(',')) statuses.push(c.next());
+          out.push({ kind: 'ct-status', op: o, statuses });
+          break;
+        }
         c.expect('state');
         const o = op();
         const states: string[] = [];
@@ -448,6 +459,19 @@ function parseChainSpec(c: Cursor): BaseChainSpec | undefined {
   return spec.type === undefined ? undefined : (spec as BaseChainSpec);
 }
 
+/** Per set, its elements by key: a full script adds tens of thousands of elements, and a linear search per add was quadratic. */
+const ELEMENT_INDEX = new WeakMap<NftSet, Map<string, NftSet['elements'][number]>>();
+
+/** The key index of a set, rebuilt when the element list changed behind it (flush, inline `elements = { }`). */
+function elementIndex(s: NftSet): Map<string, NftSet['elements'][number]> {
+  let index = ELEMENT_INDEX.get(s);
+  if (!index || index.size !== s.elements.length) {
+    index = new Map(s.elements.map((e) => [e.key.join(' . '), e]));
+    ELEMENT_INDEX.set(s, index);
+  }
+  return index;
+}
+
 /**
  * Parses a whole script, applying statements in order. Throws NftParseError on anything it does
  * not understand, and on references to missing tables, chains, sets or maps.
@@ -544,21 +568,27 @@ export function parseRuleset(script: string): Ruleset {
       case 'add element':
       case 'create element': {
         const s = set(c.next());
+        const index = elementIndex(s);
         for (const el of parseElements(c)) {
           if (el.key.length !== s.keyType.length) fail(`element arity ${el.key.length} does not match ${s.name} type (${s.keyType.join(' . ')})`);
           if (s.isMap !== (el.verdict !== undefined || el.value !== undefined)) fail(s.isMap ? 'map element without value' : 'set element with value');
-          const same = s.elements.findIndex((e) => e.key.join(' . ') === el.key.join(' . '));
-          if (same >= 0) s.elements[same] = el;
+          const k = el.key.join(' . ');
+          const same = index.get(k);
+          if (same) s.elements[s.elements.indexOf(same)] = el;
           else s.elements.push(el);
+          index.set(k, el);
         }
         break;
       }
       case 'delete element': {
         const s = set(c.next());
+        const index = elementIndex(s);
         for (const el of parseElements(c)) {
-          const i = s.elements.findIndex((e) => e.key.join(' . ') === el.key.join(' . '));
-          if (i < 0) fail(`no element ${el.key.join(' . ')} in ${s.name}`);
-          s.elements.splice(i, 1);
+          const k = el.key.join(' . ');
+          const old = index.get(k);
+          if (!old) fail(`no element ${k} in ${s.name}`);
+          s.elements.splice(s.elements.indexOf(old!), 1);
+          index.delete(k);
         }
         break;
       }

@@ -2,7 +2,9 @@
  * The packet tracer: follows one new connection's first packet through a parsed nftables
  * ruleset the way the kernel would — hooks in order (prerouting or output, the routing decision,
  * input or forward, postrouting), base chains by priority, jump/goto/return, verdict maps,
- * `numgen` load balancing, DNAT, masquerade marks and ClientIP affinity sets — and records every
+ * `numgen` load balancing (vmaps, and cascades of rules that DNAT or jump), DNAT, `ct status
+ * dnat`, concatenated set lookups (the hairpin set), masquerade marks and ClientIP affinity
+ * sets — and records every
  * rule that acted, with why. Pure: no root, no kernel; the node's local addresses, the load
  * balancer's choice and the affinity sets are inputs.
  *
@@ -35,7 +37,7 @@ export type AffinityState = Map<string, Set<string>>;
 
 /** What `numgen random mod N` picks among: one entry per alternative, in order. */
 export interface Candidate {
-  /** The vmap value, e.g. `goto endpoint-...`. */
+  /** What the alternative does: `dnat to ip:port` (a cascade rule), or a vmap/cascade verdict such as `goto <chain>`. */
   verdict: string;
   /** `ip:port` the alternative's chain DNATs to, when it does. */
   endpoint?: string;
@@ -305,6 +307,13 @@ class Tracer {
       case 'counter':
       case 'comment':
         return true;
+      case 'ct-status': {
+        for (const st of e.statuses) if (st !== 'dnat') throw new TraceError(`ct status ${st} is not simulated`);
+        const dnatted = this.endpoint !== undefined;
+        const hit = dnatted === (e.op === '==');
+        if (hit) why.push(`ct status ${e.op === '!=' ? '!= ' : ''}dnat: the connection was ${dnatted ? `DNATed (to ${this.endpoint})` : 'not DNATed'}`);
+        return hit;
+      }
       case 'ct-state': {
         const hit = e.states.includes('new') === (e.op === '==');
         why.push(hit ? `ct state ${e.op === '==' ? '' : '!= '}${e.states.join(',')} holds (a traced packet opens a new connection)` : 'ct state: not a new connection');
@@ -407,33 +416,33 @@ class Tracer {
   }
 
   /**
-   * `numgen random mod K V goto ep` rules in a row, usually ending in a plain `goto`: iptables'
-   * statistic cascade. The chooser picks one alternative for the whole run of rules; each numgen
-   * comparison then holds exactly at the picked rule (throws if the picked rule cannot be reached,
-   * e.g. an earlier `mod 1` comparison always matches).
+   * `numgen random mod K V <action>` rules in a row, usually ending in a rule without numgen:
+   * iptables' statistic cascade. An action is a DNAT in the rule itself (our service chains) or a
+   * goto/jump (to a chain that DNATs). The chooser picks one alternative for the whole run of
+   * rules; each numgen comparison then holds exactly at the picked rule (throws if the picked
+   * rule cannot be reached, e.g. an earlier `mod 1` comparison always matches).
    */
   private cascadeStep(table: Table, e: Extract<Expr, { kind: 'numgen-match' }>, why: string[], step: TraceStep): boolean {
     const cur = this.cur!;
     const c = this.cascade;
     if (!c || c.chain !== cur.chain || cur.idx < c.start || cur.idx >= c.start + c.count) {
-      const alts: Verdict[] = [];
+      const cands: Candidate[] = [];
       const core = (r: Rule): Expr[] => r.exprs.filter((x) => x.kind !== 'counter' && x.kind !== 'comment');
       for (let j = cur.idx; j < cur.chain.rules.length; j++) {
         const ex = core(cur.chain.rules[j]!);
-        if (ex.length === 2 && ex[0]!.kind === 'numgen-match' && ex[1]!.kind === 'verdict') { alts.push(ex[1].verdict); continue; }
-        if (ex.length === 1 && ex[0]!.kind === 'verdict') alts.push(ex[0].verdict);
+        if (ex[0]?.kind === 'numgen-match') {
+          const alt = this.alternative(table, ex.slice(1));
+          if (alt) { cands.push(alt); continue; }
+        } else if (!ex.some((x) => x.kind === 'numgen-match' || x.kind === 'numgen')) {
+          const alt = this.alternative(table, ex);
+          if (alt) cands.push(alt);
+        }
         break;
       }
-      if (alts.length === 0) throw new TraceError(`numgen comparison outside a cascade is not simulated: ${step.rule}`);
-      const cands: Candidate[] = alts.map((v) => {
-        const cand: Candidate = { verdict: verdictText(v) };
-        const ep = v.kind === 'jump' || v.kind === 'goto' ? this.dnatTarget(table, v.target) : undefined;
-        if (ep) cand.endpoint = ep;
-        return cand;
-      });
+      if (cands.length === 0) throw new TraceError(`numgen comparison outside a cascade is not simulated: ${step.rule}`);
       const pick = (this.opts.choose ?? ((): number => 0))(cands, { chain: cur.chain.name });
       if (!Number.isInteger(pick) || pick < 0 || pick >= cands.length) throw new TraceError(`chooser returned ${pick} for ${cands.length} alternatives`);
-      this.cascade = { chain: cur.chain, start: cur.idx, count: alts.length, pick };
+      this.cascade = { chain: cur.chain, start: cur.idx, count: cands.length, pick };
       this.candidates = cands.map((x) => x.endpoint ?? x.verdict);
       this.steps.push({
         hook: this.hook, table: step.table, chain: cur.chain.name, candidates: [...this.candidates],
@@ -447,6 +456,22 @@ class Tracer {
     if (!outcomes.includes(want)) throw new TraceError(`numgen random mod ${e.mod} can never ${want ? 'match' : 'miss'}: the picked alternative is unreachable`);
     if (want) why.push(`numgen random mod ${e.mod} ${e.op === '!=' ? '!= ' : ''}${e.values.join(',')} holds for the picked alternative`);
     return want;
+  }
+
+  /** What a cascade rule (without its numgen comparison) does: a DNAT of its own, else its final goto/jump/verdict. */
+  private alternative(table: Table, exprs: Expr[]): Candidate | undefined {
+    const d = exprs.find((x) => x.kind === 'dnat');
+    if (d) {
+      const ep = `${d.addr}:${d.port ?? this.pkt.dport}`;
+      return { verdict: `dnat to ${ep}`, endpoint: ep };
+    }
+    const last = exprs[exprs.length - 1];
+    if (last?.kind !== 'verdict') return undefined;
+    const cand: Candidate = { verdict: verdictText(last.verdict) };
+    const v = last.verdict;
+    const ep = v.kind === 'jump' || v.kind === 'goto' ? this.dnatTarget(table, v.target) : undefined;
+    if (ep) cand.endpoint = ep;
+    return cand;
   }
 
   private field(s: Selector): string {

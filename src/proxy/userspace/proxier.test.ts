@@ -324,8 +324,8 @@ test('TCP and UDP on the same port number are separate listeners', async () => {
     const udp = plan('dual', 'UDP', port, [ep(echo.address().port)]);
     await p.sync(state(tcp, udp));
     assert.deepEqual(p.listeners(), [
-      { id: `TCP/10.96.0.10:${port}`, address: '127.0.0.1', port, protocol: 'TCP' },
-      { id: `UDP/10.96.0.10:${port}`, address: '127.0.0.1', port, protocol: 'UDP' },
+      { id: `TCP/10.96.0.10:${port}`, address: '127.0.0.1', port, protocol: 'TCP', reject: false },
+      { id: `UDP/10.96.0.10:${port}`, address: '127.0.0.1', port, protocol: 'UDP', reject: false },
     ]);
     assert.equal(await request(port), 'b0:ping');
     assert.equal((await udpAsk(port, 'x')).reply, 'echo:x');
