@@ -37,8 +37,12 @@ export function applyServiceDefaults(svc: Obj): void {
 }
 
 export const needsClusterIP = (spec: Obj): boolean => spec.type !== 'ExternalName';
-export const needsNodePorts = (spec: Obj): boolean =>
-  spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+/**
+ * kube's needsNodePort: by type only. allocateLoadBalancerNodePorts decides whether *new* ports are
+ * allocated (allocators.ts), not whether existing ones are kept: turning it off on a Service keeps
+ * its node ports until the user removes them.
+ */
+export const needsNodePorts = (spec: Obj): boolean => spec.type === 'NodePort' || spec.type === 'LoadBalancer';
 export const needsHealthCheckNodePort = (spec: Obj): boolean => spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
 
 const arr = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
