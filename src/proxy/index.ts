@@ -15,6 +15,7 @@ import { realClock, type Clock } from '../client/workqueue.js';
 import { Proxier, type AfterSync, type ProxyBackend, type ProxyObserver } from './proxier.js';
 import type { ProxyNode } from './types.js';
 import { resolveMode, type ProxyMode } from './modes.js';
+import { splitHostPort } from './userspace/tcp.js';
 import { ProxyMetrics, noLocalEndpointCounts } from './metrics.js';
 import { ProxyHealthServer, ServiceHealthServer, healthCheckTargets } from './healthcheck.js';
 import { ConntrackCleaner } from './conntrack.js';
@@ -58,12 +59,11 @@ export interface RunningProxy {
   stop(opts?: { cleanup?: boolean }): Promise<void>;
 }
 
-function splitHostPort(s: string): { host: string; port: number } {
-  const i = s.lastIndexOf(':');
-  const host = s.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  const port = Number(s.slice(i + 1));
-  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad bind address ${JSON.stringify(s)} (want HOST:PORT)`);
-  return { host, port };
+/** A `HOST:PORT` bind address (an empty host binds every address, as kube-proxy's flags allow). */
+function bindAddress(s: string): { host: string; port: number } {
+  const { host, port } = splitHostPort(s);
+  if (!s.includes(':') || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad bind address ${JSON.stringify(s)} (want HOST:PORT)`);
+  return { host: host || '0.0.0.0', port };
 }
 
 function sh(argv: string[]): Promise<void> {
@@ -162,14 +162,14 @@ export async function startProxy(
   let healthzPort: number | undefined;
   const hz = opts.healthzBindAddress ?? '0.0.0.0:10256';
   if (hz) {
-    const { host, port } = splitHostPort(hz);
+    const { host, port } = bindAddress(hz);
     healthzPort = await health.listen({ host, port }).catch((err: Error) => void log(`proxy: healthz on ${hz}: ${err.message}`));
   }
   let metricsServer: Server | undefined;
   let metricsPort: number | undefined;
   const mb = opts.metricsBindAddress ?? '127.0.0.1:10249';
   if (mb) {
-    const { host, port } = splitHostPort(mb);
+    const { host, port } = bindAddress(mb);
     const handler = metricsHandler(metrics.registry);
     const server = createServer((req, res) => {
       if ((req.url ?? '').split('?')[0] === '/metrics') return handler(req, res);

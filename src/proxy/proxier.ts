@@ -70,8 +70,8 @@ export class Proxier {
   private readonly runner: BoundedRunner;
   private readonly clock: Clock;
   private readonly observer: ProxyObserver;
-  private needFull = true;
-  private lastFull = 0;
+  /** When the last full sync succeeded; -Infinity forces the next sync to be full (at start, after a failure). */
+  private lastFull = -Infinity;
   private last: ProxyState | undefined;
   /** service key → earliest trigger time of an endpoint change not yet programmed. */
   private readonly triggers = new Map<string, number>();
@@ -153,7 +153,6 @@ export class Proxier {
 
   private trackSlice(prev: KObject | undefined, cur: KObject | undefined): boolean {
     const marked = cur ? this.cache.upsertSlice(cur) : prev ? this.cache.deleteSlice(prev) : false;
-    if (process.env.KUBELITE_PROXY_DEBUG) this.opts.log?.(`proxy: slice event ${cur?.metadata.name ?? prev?.metadata.name} rv=${cur?.metadata.resourceVersion} marked=${marked} ${JSON.stringify((cur?.endpoints as unknown[] | undefined)?.length)}`);
     if (!marked) return false;
     this.observer.endpointChanges?.(1);
     const t = triggerTime(cur);
@@ -181,15 +180,11 @@ export class Proxier {
     const started = this.clock.now();
     const { state, changed } = this.cache.apply();
     // The periodic sync (every maxSyncMs) rewrites everything, repairing rules changed behind our back.
-    const full = this.needFull || this.clock.now() - this.lastFull >= (this.opts.maxSyncMs ?? 30_000);
+    const full = this.clock.now() - this.lastFull >= (this.opts.maxSyncMs ?? 30_000);
     const triggers = new Map(this.triggers);
     this.triggers.clear();
     try {
-      if (process.env.KUBELITE_PROXY_DEBUG) {
-        this.opts.log?.(`proxy: sync full=${full} changed=${[...changed].join(',')} ${[...changed].map((id) => JSON.stringify(state.services.get(id)?.clusterEndpoints.map((e) => e.ip + ':' + e.port))).join(' ')}`);
-      }
       const r = await this.opts.backend.sync({ state, changed: full ? 'all' : changed });
-      this.needFull = false;
       if (full) this.lastFull = this.clock.now();
       const prev = this.last;
       this.last = state;
@@ -210,7 +205,7 @@ export class Proxier {
       for (const w of done) w.resolve();
     } catch (err) {
       // The cache already moved on; the next sync must rewrite everything, and soon.
-      this.needFull = true;
+      this.lastFull = -Infinity;
       for (const [k, t] of triggers) if (!this.triggers.has(k)) this.triggers.set(k, t);
       this.observer.syncFailed?.(err as Error);
       this.opts.log?.(`proxy: ${this.mode} sync failed (full resync in ${this.opts.retryMs ?? 1000} ms): ${(err as Error).message}`);

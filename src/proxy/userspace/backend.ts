@@ -7,8 +7,8 @@
  * loopback mirror of itself (10.96.0.5:80 → 127.96.0.5:80; the whole 127/8 is local) and
  * NodePorts on the node address — documented, and visible in `listeners()`.
  */
-import { spawn } from 'node:child_process';
 import type { ProxyBackend } from '../proxier.js';
+import { runNft } from '../nftables/applier.js';
 import type { ProxyState, ServicePortInfo } from '../types.js';
 import { UserspaceProxier, type UserspaceProxierOptions } from './proxier.js';
 
@@ -77,17 +77,6 @@ export function renderRedirects(rules: RedirectRule[], opts: { table: string; se
   return L.join('\n') + '\n';
 }
 
-export function runNft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (d) => (err += d));
-    c.on('error', reject);
-    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`nft -f failed (${code}): ${err.trim()}`))));
-    c.stdin.end(script);
-  });
-}
-
 export class UserspaceBackend implements ProxyBackend {
   readonly mode = 'userspace' as const;
   readonly proxier: UserspaceProxier;
@@ -97,7 +86,7 @@ export class UserspaceBackend implements ProxyBackend {
 
   constructor(private readonly opts: UserspaceBackendOptions) {
     this.table = opts.table ?? 'kubelite-userspace';
-    this.run = opts.runNft ?? runNft;
+    this.run = opts.runNft ?? ((script: string) => runNft(script));
     const node = opts.nodeAddress ?? '127.0.0.1';
     const listenAddress = (_svc: ServicePortInfo, ip: string): string => (opts.redirect ? node : loopbackMirror(ip));
     this.proxier = new UserspaceProxier({
