@@ -31,6 +31,9 @@ commands:
             --disable-proxy       run no service proxy on the node
             --lb-pool CIDR        addresses for LoadBalancer Services (default 10.250.0.0/24;
                                   also A.B.C.D-A.B.C.E or a comma list; '' disables)
+            --disable-dns         run no cluster DNS on the node (kube-dns, 10th service IP)
+            --dns-upstream IP[:PORT][,...]  resolvers for names outside the cluster
+                                  (default: the nameservers in /etc/resolv.conf)
   backup    write a consistent snapshot of every object (safe while the cluster serves)
             --out FILE            the backup file (gzip'd JSON lines, mode 0600)
             --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
@@ -87,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
         'proxy-mode': { type: 'string', default: 'auto' },
         'disable-proxy': { type: 'boolean', default: false },
         'lb-pool': { type: 'string', default: DEFAULT_LB_POOL },
+        'disable-dns': { type: 'boolean', default: false },
+        'dns-upstream': { type: 'string' },
       },
       strict: true,
     }));
@@ -103,6 +108,16 @@ async function main(argv: string[]): Promise<number> {
   if (!PROXY_MODES.includes(proxyMode)) {
     process.stderr.write(`kubelite up: --proxy-mode must be one of ${PROXY_MODES.join(', ')} (got ${JSON.stringify(proxyMode)})\n`);
     return 2;
+  }
+  const dnsUpstreams = values['dns-upstream'] === undefined ? undefined : values['dns-upstream'].split(',').filter(Boolean);
+  if (dnsUpstreams) {
+    const { parseUpstream } = await import('../dns/forward/index.js');
+    try {
+      dnsUpstreams.forEach(parseUpstream);
+    } catch (err) {
+      process.stderr.write(`kubelite up: --dns-upstream: ${(err as Error).message} (want IP, IP:PORT or [IPv6]:PORT, comma-separated)\n`);
+      return 2;
+    }
   }
   const started = performance.now();
   let cluster;
@@ -126,6 +141,9 @@ async function main(argv: string[]): Promise<number> {
           },
       proxy: values['disable-agent'] || values['disable-proxy'] ? undefined : { mode: proxyMode },
       lbPool: values['lb-pool'],
+      dns: values['disable-agent'] || values['disable-dns']
+        ? undefined
+        : { upstreams: dnsUpstreams },
     });
   } catch (err) {
     if (err instanceof LockError) {

@@ -17,6 +17,8 @@ import { acquireLock } from './lock.js';
 import { startCompactor } from '../apiserver/compactor.js';
 import { startNode, type NodeOptions, type RunningNode } from '../node/index.js';
 import type { ProxyOptions, RunningProxy } from '../proxy/index.js';
+import type { RunningDns } from '../dns/index.js';
+import { nthAddress } from '../apiserver/bootstrap.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -39,6 +41,17 @@ export interface UpOptions {
   proxy?: ProxyOptions;
   /** Addresses for LoadBalancer Services (`--lb-pool`; default 10.250.0.0/24); '' disables the controller. */
   lbPool?: string;
+  /** Run cluster DNS on the node (needs `node`; the CLI does unless --disable-dns). */
+  dns?: UpDnsOptions;
+}
+
+export interface UpDnsOptions {
+  /** Upstream resolvers (`--dns-upstream`); default: the node's /etc/resolv.conf nameservers. */
+  upstreams?: string[];
+  /** DNS port on the node address (default 53; taken or not allowed: any free port, and kube-dns points there). */
+  port?: number;
+  /** Metrics port (default 9153, falls back like `port`). */
+  metricsPort?: number;
 }
 
 export interface RunningCluster {
@@ -53,6 +66,8 @@ export interface RunningCluster {
   node?: RunningNode;
   /** The service proxy (when `proxy` was given with a node). */
   proxy?: RunningProxy;
+  /** Cluster DNS (when `dns` was given with a node). */
+  dns?: RunningDns;
   stop(): Promise<void>;
 }
 
@@ -175,6 +190,19 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       const p = proxy;
       started.unshift(() => p.stop());
     }
+    let dns: RunningDns | undefined;
+    if (node && opts.dns) {
+      dns = await startNodeDns({ registry: server.registry, cache: server.cache }, {
+        dns: opts.dns,
+        host: node.internalIP,
+        nodeName: node.name,
+        clusterIP: nthAddress(opts.serviceCIDR, 10),
+        clusterDomain: opts.node?.clusterDomain,
+        quiet: opts.quiet,
+      });
+      const d = dns;
+      started.unshift(() => d.stop());
+    }
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
     let stopped = false;
@@ -187,6 +215,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       controllers,
       node,
       proxy,
+      dns,
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
@@ -199,4 +228,31 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
     release();
     throw err;
   }
+}
+
+/**
+ * Starts cluster DNS on the node's address: port 53 (and 9153 for metrics) when we may bind
+ * them, else free ports. kube-dns's endpoints follow whatever was bound, so pods reach the
+ * server through 10.96.0.10:53 either way.
+ */
+async function startNodeDns(
+  deps: { registry: ApiServer['registry']; cache: ApiServer['cache'] },
+  o: { dns: UpDnsOptions; host: string; nodeName: string; clusterIP: string; clusterDomain?: string; quiet?: boolean },
+): Promise<RunningDns> {
+  const { startDns } = await import('../dns/index.js');
+  const base = {
+    host: o.host,
+    nodeName: o.nodeName,
+    clusterIP: o.clusterIP,
+    clusterDomain: o.clusterDomain,
+    upstreams: o.dns.upstreams,
+    ...(o.quiet ? { log: (): undefined => undefined } : {}),
+  };
+  const fallback = (err: unknown): boolean => ['EACCES', 'EADDRINUSE', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '');
+  try {
+    return await startDns(deps, { ...base, port: o.dns.port ?? 53, metricsPort: o.dns.metricsPort ?? 9153 });
+  } catch (err) {
+    if (!fallback(err)) throw err;
+  }
+  return startDns(deps, { ...base, port: 0, metricsPort: 0 });
 }
