@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --no-build        use the existing dist/ (built if missing) instead of rebuilding
- *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods
+ *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns
  *   --readme          also replace the "## Benchmarks" section of README.md with the summary
  *   --out FILE        results file (default bench/results/apiserver.md)
  */
@@ -26,8 +26,9 @@ import { run as etcd } from './etcd.js';
 import { run as controllers } from './controllers.js';
 import { run as pods } from './pods.js';
 import { run as proxy } from './proxy.js';
+import { run as dns } from './dns.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 
@@ -159,6 +160,25 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
       `${mib(m['memory.rss.idle'])} → ${mib(m['memory.rss.settled'])} MiB`,
       ratio(m['sqlite.rss.settled'], m['memory.rss.settled']),
       '—',
+    ]);
+  }
+  if (r.dns && r.dns.metrics['kubelite.cluster.perCore'] !== undefined) {
+    const m = r.dns.metrics;
+    rows.push([
+      'Cluster DNS (dnsperf), 1,000 Services, cluster names: q/s per core used (q/s; unbound 1 thread)',
+      '≥ 17,000 q/s per core',
+      `${int(m['kubelite.cluster.perCore'])}/core (${int(m['kubelite.cluster.qps'])} q/s on ${m['kubelite.cluster.cores'].toFixed(2)} cores); unbound ${int(m['unbound.cluster.perCore'])}/core`,
+      '—', '—', met(m['kubelite.cluster.perCore'] >= 17_000),
+    ]);
+    rows.push([
+      'Cluster DNS, cached external names: q/s per core used (q/s; unbound 1 thread)', '—',
+      `${int(m['kubelite.external.perCore'])}/core (${int(m['kubelite.external.qps'])} q/s); unbound ${int(m['unbound.external.perCore'])}/core`,
+      '—', '—', '—',
+    ]);
+    rows.push([
+      'Cluster DNS memory: server RSS with 1,000 → 10,000 Services; zone heap per Service', '—',
+      `${mib(m['rss.1k'])} → ${mib(m['rss.10k'])} MiB; ${int(m['zone.bytesPerService'])} B/Service`,
+      '—', '—', '—',
     ]);
   }
   const busy = machine.loadavg[0] > machine.nproc * 0.5;

@@ -152,3 +152,22 @@ test('metricsHandler serves the text format with its content type', async () => 
     await new Promise((res) => srv.close(res));
   }
 });
+
+test('children write to the same series as labelled calls, and check labels once', () => {
+  const r = new Registry();
+  const c = r.counter({ name: 'c_total', help: 'c', labelNames: ['a'] });
+  const h = r.histogram({ name: 'h', help: 'h', labelNames: ['a'], buckets: [1, 2] });
+  const cc = c.child({ a: 'x' });
+  cc.inc();
+  cc.inc(2);
+  c.inc(1, { a: 'x' });
+  assert.equal(c.get({ a: 'x' }), 4);
+  assert.throws(() => cc.inc(-1), /must be >= 0/);
+  assert.throws(() => c.child({ b: 'x' }), /do not match/);
+  const hc = h.child({ a: 'y' });
+  hc.observe(0.5);
+  hc.observe(1.5);
+  hc.observe(9);
+  h.observe(1, { a: 'y' });
+  assert.deepEqual(h.snapshot({ a: 'y' }), { cumulative: [2, 3, 4], sum: 12, count: 4 });
+});

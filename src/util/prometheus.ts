@@ -178,6 +178,21 @@ export class Counter extends Metric<ValueState> {
     return this.stateFor(labels).value;
   }
 
+  /**
+   * One series resolved once, for hot paths that would otherwise pay the label check and key
+   * building on every increment. Valid until `reset()` (which drops the series it points at).
+   */
+  child(labels?: Labels): { inc(by?: number): void } {
+    const state = this.stateFor(labels);
+    const name = this.name;
+    return {
+      inc(by = 1): void {
+        if (!(by >= 0)) throw new Error(`${name}: counter increment must be >= 0, got ${by}`);
+        state.value += by;
+      },
+    };
+  }
+
   protected sampleLines(): string[] {
     return this.sortedSeries().map((s) => `${this.name}${this.labelText(s.labels)} ${formatValue(s.state.value)}`);
   }
@@ -252,9 +267,19 @@ export class Histogram extends Metric<HistogramState> {
   }
 
   observe(value: number, labels?: Labels): void {
-    const s = this.stateFor(labels);
-    let i = this.buckets.findIndex((b) => value <= b);
-    if (i < 0) i = this.buckets.length;
+    this.record(this.stateFor(labels), value);
+  }
+
+  /** One series resolved once (see Counter.child); valid until `reset()`. */
+  child(labels?: Labels): { observe(value: number): void } {
+    const state = this.stateFor(labels);
+    return { observe: (value: number): void => this.record(state, value) };
+  }
+
+  private record(s: HistogramState, value: number): void {
+    const b = this.buckets;
+    let i = 0;
+    while (i < b.length && !(value <= b[i]!)) i++;
     s.counts[i]++;
     s.sum += value;
     s.count++;
