@@ -221,6 +221,8 @@ async function zoneMemoryChild(n: number): Promise<void> {
   const h2 = heap();
   objs = undefined;
   const h3 = heap();
+  // Use the zone after the last measurement: V8 may collect a local it can see is dead.
+  if (!(z as unknown as { serial: number }).serial) throw new Error('zone has no serial');
   const res: ZoneMemory = {
     services: n,
     headless: Math.floor(n / HEADLESS_EVERY),
@@ -230,7 +232,7 @@ async function zoneMemoryChild(n: number): Promise<void> {
     buildMs,
   };
   process.stdout.write(`${JSON.stringify(res)}\n`);
-  zone = undefined;
+  zone = z;
 }
 
 async function zoneMemory(n: number): Promise<ZoneMemory | string> {
