@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fc from 'fast-check';
-import { formatIPv6, ipFromReverse, parseIPv4, parseIPv6, reverseName } from './ip.js';
+import { formatIPv6, hexVal, ipFromReverse, parseIPv4, parseIPv6, reverseName } from './ip.js';
 
 describe('IP text', () => {
   it('parses and rejects IPv4', () => {
@@ -32,6 +32,28 @@ describe('IP text', () => {
       assert.ok(parseIPv6(input, b, 0), input);
       assert.equal(formatIPv6(b, 0), want, input);
     }
+  });
+
+  it('formats all-hex (Go net.IP.String style) with embeddedIPv4: false', () => {
+    const cases: Array<[string, string, string]> = [
+      ['::10.1.2.3', '::10.1.2.3', '::a01:203'],
+      ['::1:0', '::0.1.0.0', '::1:0'],
+      ['::ffff:10.0.0.1', '::ffff:10.0.0.1', '::ffff:a00:1'],
+      ['::1', '::1', '::1'],
+      ['2001:db8::1', '2001:db8::1', '2001:db8::1'],
+      ['::', '::', '::'],
+    ];
+    for (const [input, dotted, hex] of cases) {
+      const b = new Uint8Array(16);
+      assert.ok(parseIPv6(input, b, 0), input);
+      assert.equal(formatIPv6(b, 0, { embeddedIPv4: true }), dotted, input);
+      assert.equal(formatIPv6(b, 0, { embeddedIPv4: false }), hex, input);
+    }
+  });
+
+  it('reads hex digits', () => {
+    const cases: Array<[string, number]> = [['0', 0], ['9', 9], ['a', 10], ['f', 15], ['A', 10], ['F', 15], ['g', -1], ['G', -1], [':', -1], ['/', -1], ['@', -1], ['`', -1]];
+    for (const [c, v] of cases) assert.equal(hexVal(c.charCodeAt(0)), v, c);
   });
 
   it('rejects malformed IPv6', () => {

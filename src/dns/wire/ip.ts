@@ -30,7 +30,8 @@ export function parseIPv4(s: string, out: Uint8Array, at: number): boolean {
   return idx === 4;
 }
 
-function hexVal(c: number): number {
+/** Value of one hex digit (either case) given its char code, or -1. */
+export function hexVal(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
@@ -101,8 +102,21 @@ export function parseIPv6(s: string, out: Uint8Array, at: number): boolean {
   return true;
 }
 
-/** Canonical IPv6 text (libuv inet_ntop6 rules) of the 16 bytes at `at`. */
-export function formatIPv6(b: Uint8Array, at: number): string {
+export interface FormatIPv6Options {
+  /**
+   * Print the last 32 bits as a dotted quad for IPv4-compatible (`::a.b.c.d`) and IPv4-mapped
+   * (`::ffff:a.b.c.d`) addresses, as inet_ntop does (default true). false gives all-hex text, as
+   * Go's `net.IP.String()` prints an IPv4-compatible address (`::a01:203`); Go prints a mapped
+   * address as plain IPv4, which callers that want Go's text check for themselves.
+   */
+  embeddedIPv4?: boolean;
+}
+
+/**
+ * Canonical IPv6 text (libuv inet_ntop6 rules, see `FormatIPv6Options`) of the 16 bytes at `at`.
+ * Pass a shared constant as `opts` on hot paths: no object is allocated when it is omitted.
+ */
+export function formatIPv6(b: Uint8Array, at: number, opts?: FormatIPv6Options): string {
   const words = new Array<number>(8);
   for (let k = 0; k < 8; k++) words[k] = (b[at + 2 * k] << 8) | b[at + 2 * k + 1];
   let bestBase = -1;
@@ -137,7 +151,7 @@ export function formatIPv6(b: Uint8Array, at: number): string {
       continue;
     }
     if (k !== 0) out += ':';
-    if (k === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+    if (k === 6 && bestBase === 0 && opts?.embeddedIPv4 !== false && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
       out += `${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
       return out;
     }

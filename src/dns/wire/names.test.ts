@@ -11,6 +11,9 @@ describe('name helpers', () => {
       ['.', '.'],
       ['A\\065B.', 'a\\065b.'],
       ['\\\\X.', '\\\\x.'],
+      // Non-ASCII (never in decoded names) is left alone: only A-Z fold, unlike toLowerCase.
+      ['\u00c4B\u0130.', '\u00c4b\u0130.'],
+      ['\u00c4\u0130.', '\u00c4\u0130.'],
     ];
     for (const [input, want] of cases) assert.equal(lowerName(input), want, input);
   });

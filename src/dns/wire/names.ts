@@ -9,13 +9,19 @@ import { DnsFormatError } from './errors.js';
 const DOT = 0x2e;
 const BACKSLASH = 0x5c;
 
-/** ASCII-only lowercase (RFC 4343): `toLowerCase` is only used when an uppercase letter is present. */
+/**
+ * ASCII-only lowercase (RFC 4343): the input itself when it has no uppercase letter; the native
+ * `toLowerCase` when it is pure ASCII (where both agree; decoded names always are); a per-char
+ * ASCII fold otherwise, so non-ASCII characters are never changed.
+ */
 export function lowerName(name: string): string {
+  let upper = false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) return asciiLower(name);
+    if (c >= 0x80) return asciiLower(name);
+    if (c >= 0x41 && c <= 0x5a) upper = true;
   }
-  return name;
+  return upper ? name.toLowerCase() : name;
 }
 
 function asciiLower(s: string): string {

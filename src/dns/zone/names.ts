@@ -1,15 +1,26 @@
 /**
- * Small, allocation-light helpers for names and addresses used by the cluster zone. They are
- * deliberately local to `zone/` (the wire codec has its own) so the zone depends on nothing but
- * the shared model. Names arrive in presentation form (trailing dot, `\.` `\\` `\DDD` escapes);
- * labels are compared in their escaped form, which is fine because no Kubernetes object name
- * contains a backslash, so an escaped label simply matches nothing.
+ * Name and address helpers for the cluster zone. IP parsing and IPv6 formatting come from the
+ * wire codec (`../wire/ip.ts`; lowercase names with `lowerName` from `../wire/names.ts`); what stays here is
+ * zone-specific: Go's `net.IP.String()` view of an address (an IPv4-mapped IPv6 address is IPv4,
+ * an IPv4-compatible one is all-hex), reverse names read the way CoreDNS reads them, and the
+ * label helpers that work on lowercase relative names without allocating. Names arrive in
+ * presentation form (trailing dot, `\.` `\\` `\DDD` escapes); labels are compared in their
+ * escaped form, which is fine because no Kubernetes object name contains a backslash, so an
+ * escaped label simply matches nothing.
  */
+import { formatIPv6 as formatIPv6Import, hexVal as hexValImport, parseIPv4 as parseIPv4Import, parseIPv6 as parseIPv6Import } from '../wire/ip.js';
 
-/** Lowercase ASCII letters only (RFC 4343). Presentation names hold printable ASCII only. */
-export function lowerName(name: string): string {
-  return name.toLowerCase();
-}
+// Module-local copies: under a transpiling loader an imported binding is a getter call per use,
+// and pod-name and PTR look-ups parse addresses per query.
+const parseIPv4 = parseIPv4Import;
+const parseIPv6 = parseIPv6Import;
+const formatIPv6 = formatIPv6Import;
+const hexVal = hexValImport;
+
+/** Go's `net.IP.String()` never prints an IPv6 address with a dotted tail (mapped ones are IPv4). */
+const GO_TEXT = { embeddedIPv4: false } as const;
+/** Scratch for one address; every use finishes before returning, so one buffer serves all. */
+const bytes = new Uint8Array(16);
 
 /** Ensures a trailing dot. */
 export function fqdn(name: string): string {
@@ -57,131 +68,24 @@ export interface ParsedIP {
   text: string;
 }
 
-/** Strict dotted-quad as Go's net.ParseIP reads it: four decimal parts 0..255, no leading zeros. */
-function parseV4Parts(s: string, out: number[]): boolean {
-  let part = 0;
-  let digits = 0;
-  let n = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || n >= 4) return false;
-      out[n++] = part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && part === 0) return false; // leading zero
-      part = part * 10 + (c - 0x30);
-      digits++;
-      if (part > 255) return false;
-    } else return false;
+/** Go's view of the 16 address bytes in `bytes`: IPv4-mapped is IPv4, everything else IPv6 all-hex. */
+function fromV6Bytes(): ParsedIP {
+  const b = bytes;
+  if (b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0 && b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] === 0 && b[8] === 0 && b[9] === 0 && b[10] === 0xff && b[11] === 0xff) {
+    return { family: 4, text: `${b[12]}.${b[13]}.${b[14]}.${b[15]}` };
   }
-  return n === 4;
-}
-
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  return -1;
-}
-
-/** Parses IPv6 text (with optional `::` and trailing dotted quad) into eight 16-bit groups. */
-function parseV6Groups(s: string): number[] | undefined {
-  const groups: number[] = [];
-  let ellipsis = -1;
-  let i = 0;
-  if (s.startsWith('::')) {
-    ellipsis = 0;
-    i = 2;
-    if (i === s.length) return [0, 0, 0, 0, 0, 0, 0, 0];
-  }
-  while (i < s.length) {
-    if (groups.length >= 8) return undefined;
-    // A dotted quad may end the address (only as the last group).
-    const rest = s.indexOf(':', i) < 0 ? s.slice(i) : '';
-    if (rest.indexOf('.') >= 0) {
-      const q: number[] = [];
-      if (!parseV4Parts(rest, q) || groups.length > 6) return undefined;
-      groups.push((q[0]! << 8) | q[1]!, (q[2]! << 8) | q[3]!);
-      i = s.length;
-      break;
-    }
-    let v = 0;
-    let n = 0;
-    while (i < s.length) {
-      const h = hexVal(s.charCodeAt(i));
-      if (h < 0) break;
-      v = v * 16 + h;
-      n++;
-      i++;
-      if (n > 4) return undefined;
-    }
-    if (n === 0) return undefined;
-    groups.push(v);
-    if (i === s.length) break;
-    if (s.charCodeAt(i) !== 0x3a) return undefined;
-    i++;
-    if (i < s.length && s.charCodeAt(i) === 0x3a) {
-      if (ellipsis >= 0) return undefined;
-      ellipsis = groups.length;
-      i++;
-      if (i === s.length) break;
-    } else if (i === s.length) return undefined;
-  }
-  if (ellipsis < 0) return groups.length === 8 ? groups : undefined;
-  if (groups.length >= 8) return undefined;
-  const fill = 8 - groups.length;
-  const out = groups.slice(0, ellipsis);
-  for (let k = 0; k < fill; k++) out.push(0);
-  return out.concat(groups.slice(ellipsis));
-}
-
-/** RFC 5952 text for eight groups (longest run of two or more zero groups becomes `::`, first on ties). */
-function formatV6(g: number[]): string {
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === best) {
-      out += '::';
-      i += bestLen - 1;
-      continue;
-    }
-    if (out !== '' && !out.endsWith(':')) out += ':';
-    out += g[i]!.toString(16);
-  }
-  return out;
+  return { family: 6, text: formatIPv6(b, 0, GO_TEXT) };
 }
 
 /**
- * Parses an address as Go's net.ParseIP does and returns its canonical text. An IPv4-mapped
- * IPv6 address (`::ffff:a.b.c.d`) is IPv4, as CoreDNS's `HostType` treats it (`To4() != nil`).
+ * Parses an address as Go's net.ParseIP does (strict dotted quad without leading zeros, any
+ * RFC 4291 IPv6 text) and returns its canonical text. An IPv4-mapped IPv6 address
+ * (`::ffff:a.b.c.d`) is IPv4, as CoreDNS's `HostType` treats it (`To4() != nil`).
  */
 export function parseIP(s: string): ParsedIP | undefined {
-  if (s.indexOf(':') < 0) {
-    const q: number[] = [];
-    return parseV4Parts(s, q) ? { family: 4, text: `${q[0]}.${q[1]}.${q[2]}.${q[3]}` } : undefined;
-  }
-  const g = parseV6Groups(s);
-  if (!g) return undefined;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return { family: 4, text: `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}` };
-  }
-  return { family: 6, text: formatV6(g) };
+  // A dotted quad that parses strictly is already canonical: keep the input string.
+  if (s.indexOf(':') < 0) return parseIPv4(s, bytes, 0) ? { family: 4, text: s } : undefined;
+  return parseIPv6(s, bytes, 0) ? fromV6Bytes() : undefined;
 }
 
 /** Canonical text of an address, or the input unchanged when it does not parse. */
@@ -193,27 +97,31 @@ export function canonicalIP(s: string): string {
  * The address a reverse name stands for (lowercase name in, canonical text out), or undefined.
  * in-addr.arpa needs exactly four decimal labels; ip6.arpa exactly 32 single-hex-digit labels
  * (CoreDNS's `ExtractAddressFromReverse` rejects anything that does not parse back to a full
- * address; it silently drops extra labels beyond a multiple of four, which we do not copy).
+ * address; it silently drops extra labels beyond a multiple of four, which we do not copy). The
+ * text is Go's (`net.ParseIP(...).String()`), so an ip6.arpa name of an IPv4-mapped address
+ * gives the IPv4 text: unlike the wire codec's `ipFromReverse`, which prints inet_ntop text.
  */
 export function ipFromReverse(lower: string): string | undefined {
   if (lower.endsWith('.in-addr.arpa.')) {
     const labels = lower.slice(0, -'.in-addr.arpa.'.length).split('.');
     if (labels.length !== 4) return undefined;
+    // Parsed like Go's net.ParseIP on the joined labels, as CoreDNS does (so an IPv4-mapped
+    // IPv6 text spread over the labels reads as IPv4 too).
     const ip = parseIP(`${labels[3]}.${labels[2]}.${labels[1]}.${labels[0]}`);
     return ip && ip.family === 4 ? ip.text : undefined;
   }
   if (lower.endsWith('.ip6.arpa.')) {
     const rel = lower.slice(0, -'.ip6.arpa.'.length);
     if (rel.length !== 63) return undefined;
-    const g: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+    const b = bytes;
     for (let i = 0; i < 32; i++) {
       const pos = (31 - i) * 2;
       const h = hexVal(rel.charCodeAt(pos));
       if (h < 0 || (pos + 1 < rel.length && rel.charCodeAt(pos + 1) !== 0x2e)) return undefined;
-      g[i >> 2] = (g[i >> 2]! << 4) | h;
+      if ((i & 1) === 0) b[i >> 1] = h << 4;
+      else b[i >> 1] |= h;
     }
-    const ip = parseIP(formatV6(g));
-    return ip?.text;
+    return fromV6Bytes().text;
   }
   return undefined;
 }

@@ -13,7 +13,8 @@
 import type { KObject } from '../../api/types.js';
 import { Rcode as RcodeImport, RRClass as RRClassImport, RRType as RRTypeImport, type Answer, type Question, type ResourceRecord } from '../types.js';
 import { lookup, type Hit } from './lookup.js';
-import { fqdn, inZone, ipFromReverse, lowerName, parseIP, splitLabels, type ParsedIP } from './names.js';
+import { lowerName as lowerNameImport } from '../wire/names.js';
+import { fqdn, inZone, ipFromReverse, parseIP, splitLabels, type ParsedIP } from './names.js';
 import { keyOf, ZoneStore } from './store.js';
 
 export interface ClusterZoneOptions {
@@ -35,6 +36,7 @@ export const DNS_SCHEMA_VERSION = '1.1.0';
 const RRType = RRTypeImport;
 const RRClass = RRClassImport;
 const Rcode = RcodeImport;
+const lowerName = lowerNameImport;
 
 const REVERSE_ZONES = ['in-addr.arpa.', 'ip6.arpa.'];
 /** CoreDNS stops following CNAMEs after this many in one answer. */
