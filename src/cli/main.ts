@@ -34,6 +34,8 @@ commands:
             --disable-dns         run no cluster DNS on the node (kube-dns, 10th service IP)
             --dns-upstream IP[:PORT][,...]  resolvers for names outside the cluster
                                   (default: the nameservers in /etc/resolv.conf)
+            --disable-ingress     run no ingress controller on the node
+            --ingress-backend B   ingress data plane: builtin (default) | nginx (Debian's nginx)
   backup    write a consistent snapshot of every object (safe while the cluster serves)
             --out FILE            the backup file (gzip'd JSON lines, mode 0600)
             --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
@@ -92,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
         'lb-pool': { type: 'string', default: DEFAULT_LB_POOL },
         'disable-dns': { type: 'boolean', default: false },
         'dns-upstream': { type: 'string' },
+        'disable-ingress': { type: 'boolean', default: false },
+        'ingress-backend': { type: 'string', default: 'builtin' },
       },
       strict: true,
     }));
@@ -119,6 +123,11 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const ingressBackend = values['ingress-backend'];
+  if (ingressBackend !== 'builtin' && ingressBackend !== 'nginx') {
+    process.stderr.write(`kubelite up: --ingress-backend must be builtin or nginx (got ${JSON.stringify(ingressBackend)})\n`);
+    return 2;
+  }
   const started = performance.now();
   let cluster;
   try {
@@ -144,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
       dns: values['disable-agent'] || values['disable-dns']
         ? undefined
         : { upstreams: dnsUpstreams },
+      ingress: values['disable-agent'] || values['disable-ingress'] ? undefined : { dataPlane: ingressBackend },
     });
   } catch (err) {
     if (err instanceof LockError) {

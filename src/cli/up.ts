@@ -3,7 +3,7 @@
  * prints `kubelite ready: export KUBECONFIG=<path>` once it serves. SIGINT/SIGTERM stop it
  * cleanly (in-flight requests end, the store closes, the lock is released).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { defaultIdentity } from '../client/leaderelection.js';
 import { resolve, join } from 'node:path';
 import { openBackend } from '../storage/registry.js';
@@ -18,6 +18,7 @@ import { startCompactor } from '../apiserver/compactor.js';
 import { startNode, type NodeOptions, type RunningNode } from '../node/index.js';
 import type { ProxyOptions, RunningProxy } from '../proxy/index.js';
 import type { RunningDns } from '../dns/index.js';
+import type { RunningIngress } from '../ingress/index.js';
 import { nthAddress } from '../apiserver/bootstrap.js';
 
 export interface UpOptions {
@@ -43,6 +44,8 @@ export interface UpOptions {
   lbPool?: string;
   /** Run cluster DNS on the node (needs `node`; the CLI does unless --disable-dns). */
   dns?: UpDnsOptions;
+  /** Run the ingress controller and its data plane on the node (needs `node`; the CLI does unless --disable-ingress). */
+  ingress?: { dataPlane?: 'builtin' | 'nginx'; httpPort?: number; httpsPort?: number };
 }
 
 export interface UpDnsOptions {
@@ -68,6 +71,8 @@ export interface RunningCluster {
   proxy?: RunningProxy;
   /** Cluster DNS (when `dns` was given with a node). */
   dns?: RunningDns;
+  /** Ingress (when `ingress` was given with a node). */
+  ingress?: RunningIngress;
   stop(): Promise<void>;
 }
 
@@ -203,6 +208,27 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       const d = dns;
       started.unshift(() => d.stop());
     }
+    let ingress: RunningIngress | undefined;
+    if (node && opts.ingress) {
+      const { startIngress } = await import('../ingress/index.js');
+      // Access logs (ingress-nginx's format) go to a file, not to kubelite's own output.
+      mkdirSync(join(dataDir, 'ingress'), { recursive: true, mode: 0o700 });
+      const accessLog = createWriteStream(join(dataDir, 'ingress', 'access.log'), { flags: 'a', mode: 0o600 });
+      started.unshift(() => new Promise<void>((r) => accessLog.end(() => r())));
+      ingress = await startIngress({ registry: server.registry, cache: server.cache }, {
+        host: node.internalIP,
+        nodeName: node.name,
+        dataPlane: opts.ingress.dataPlane ?? 'builtin',
+        httpPort: opts.ingress.httpPort,
+        httpsPort: opts.ingress.httpsPort,
+        workDir: join(dataDir, 'ingress'),
+        clusterCA: { certPem: pki.caCertPem, keyPem: readFileSync(join(dataDir, 'pki', 'ca.key'), 'utf8') },
+        accessLog: (line: string): void => void accessLog.write(`${line}\n`),
+        ...(opts.quiet ? { log: (): undefined => undefined } : {}),
+      });
+      const g = ingress;
+      started.unshift(() => g.stop());
+    }
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
     let stopped = false;
@@ -216,6 +242,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       node,
       proxy,
       dns,
+      ingress,
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;

@@ -1,0 +1,220 @@
+/**
+ * Ingress as `kubelite up` runs it on its node: the data plane (the built-in proxy, or real nginx
+ * with `--ingress-backend nginx`) listening on the node address (80/443 when we may bind them,
+ * else free ports), the `kubelite` IngressClass (default), the `kube-system/ingress-kubelite`
+ * LoadBalancer Service whose endpoints point at where the data plane really listens, and the
+ * controller feeding the data plane routing tables, with its own informers (like DNS: this is a
+ * node-side component, not a controller-manager one).
+ */
+import { randomBytes, webcrypto } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from '../apiserver/registry/index.js';
+import type { WatchCache } from '../apiserver/watchcache.js';
+import { newControllerContext } from '../controllers/context.js';
+import { Registry as MetricsRegistry, metricsHandler } from '../util/prometheus.js';
+import { IngressController, type ComputeRoutingTable, type IngressDataPlane } from './controller.js';
+import { ensureIngressClass } from './ingressclass.js';
+import { ensureIngressService } from './service.js';
+
+export { IngressController, INGRESS_CONTROLLER_NAME, type ComputeRoutingTable, type IngressDataPlane, type IngressControllerOptions } from './controller.js';
+export { ensureIngressClass, INGRESS_CLASS_NAME } from './ingressclass.js';
+export { ensureIngressService, INGRESS_SERVICE_NAME, INGRESS_SERVICE_NAMESPACE } from './service.js';
+
+export type DataPlaneKind = 'builtin' | 'nginx';
+
+/** What every data plane is built from (the IngressProxy constructor's options). */
+export interface DataPlaneOptions {
+  /** The address to listen on (both ports). */
+  httpHost: string;
+  httpPort: number;
+  httpsPort: number;
+  /** Served for names no TLS Ingress covers. */
+  defaultCert: { certPem: string; keyPem: string };
+  metrics: MetricsRegistry;
+  accessLog?: (line: string) => void;
+  /** A private working directory (nginx's prefix: config, certificates, logs). */
+  dir?: string;
+}
+
+/** A data plane before it listens: `listen()` binds and reports the ports really bound. */
+export interface ListeningDataPlane extends IngressDataPlane {
+  listen(): Promise<{ httpPort: number; httpsPort: number }>;
+}
+
+export type DataPlaneFactory = (o: DataPlaneOptions) => ListeningDataPlane | Promise<ListeningDataPlane>;
+
+/**
+ * The nginx data plane's module (src/ingress/nginx/, another part): loaded only when asked for,
+ * so the built-in path never needs it. Expected export: `class NginxDataPlane` constructed
+ * with DataPlaneOptions and implementing ListeningDataPlane.
+ */
+const NGINX_MODULE: string = './nginx/index.js';
+
+/** Builds the data plane of the given kind. */
+export async function createDataPlane(kind: DataPlaneKind, o: DataPlaneOptions): Promise<ListeningDataPlane> {
+  if (kind === 'nginx') {
+    const mod = (await import(NGINX_MODULE)) as { NginxDataPlane: new (o: DataPlaneOptions) => ListeningDataPlane };
+    return new mod.NginxDataPlane(o);
+  }
+  const { IngressProxy } = await import('./proxy/index.js');
+  return new IngressProxy(o);
+}
+
+export interface IngressOptions {
+  /** The node address the data plane listens on (and its endpoints point at). */
+  host: string;
+  /** Default 80, falling back to a free port when 80 may not be bound; an explicit port never falls back. */
+  httpPort?: number;
+  /** Default 443, same fallback. */
+  httpsPort?: number;
+  dataPlane?: DataPlaneKind;
+  /** Tests and embedders: builds the data plane instead of `dataPlane`. */
+  dataPlaneFactory?: DataPlaneFactory;
+  /** Served for unmatched names; default: a fresh self-signed "Kubernetes Ingress Controller Fake Certificate". */
+  defaultCert?: { certPem: string; keyPem: string };
+  nodeName?: string;
+  /** Access log lines (default: none). */
+  accessLog?: (line: string) => void;
+  /** The routing computation (default routes/ `computeRoutingTable`; tests inject one). */
+  compute?: ComputeRoutingTable;
+  /** Debounce between a change and the recompute (default 100 ms). */
+  debounceMs?: number;
+  /** Working directory for data planes that need files (nginx). */
+  workDir?: string;
+  /** Port of /metrics and /healthz on `host` (ingress-nginx's 10254; default 10254, falling back to a free port; -1: none). */
+  metricsPort?: number;
+  /** The CA that signs automatic certificates (`cert.kubelite.io/cluster-issuer: cluster-ca`); omitted: no issuer. */
+  clusterCA?: { certPem: string; keyPem: string };
+  log?: (line: string) => void;
+}
+
+export interface RunningIngress {
+  httpPort: number;
+  httpsPort: number;
+  /** Where /metrics and /healthz are served (undefined: disabled). */
+  metricsPort?: number;
+  controller: IngressController;
+  metrics: MetricsRegistry;
+  stop(): Promise<void>;
+}
+
+const mayFallBack = (err: unknown): boolean => ['EACCES', 'EADDRINUSE', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/** Builds and binds the data plane: default ports first, free ports when those are refused. */
+async function listenDataPlane(opts: IngressOptions & { defaultCert: DataPlaneOptions['defaultCert'] }, metrics: MetricsRegistry): Promise<{ plane: ListeningDataPlane; httpPort: number; httpsPort: number }> {
+  const build = opts.dataPlaneFactory ?? ((o: DataPlaneOptions) => createDataPlane(opts.dataPlane ?? 'builtin', o));
+  const attempt = async (httpPort: number, httpsPort: number): Promise<{ plane: ListeningDataPlane; httpPort: number; httpsPort: number }> => {
+    const plane = await build({ httpHost: opts.host, httpPort, httpsPort, defaultCert: opts.defaultCert, metrics, accessLog: opts.accessLog, dir: opts.workDir });
+    try {
+      return { plane, ...(await plane.listen()) };
+    } catch (err) {
+      await plane.close().catch(() => undefined);
+      throw err;
+    }
+  };
+  try {
+    return await attempt(opts.httpPort ?? 80, opts.httpsPort ?? 443);
+  } catch (err) {
+    const canFallBack = opts.httpPort === undefined || opts.httpsPort === undefined;
+    if (!canFallBack || !mayFallBack(err)) throw err;
+    (opts.log ?? ((l: string) => console.error(l)))(`ingress: cannot bind ports 80/443 on ${opts.host} (${(err as Error).message}); using free ports`);
+  }
+  return attempt(opts.httpPort ?? 0, opts.httpsPort ?? 0);
+}
+
+export async function startIngress(deps: { registry: Registry; cache: WatchCache }, opts: IngressOptions): Promise<RunningIngress> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const metrics = new MetricsRegistry();
+  const stops: (() => unknown)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const defaultCert = opts.defaultCert ?? (await generateDefaultCertificate());
+    const { plane, httpPort, httpsPort } = await listenDataPlane({ ...opts, defaultCert }, metrics);
+    stops.push(() => plane.close());
+    await ensureIngressClass(deps.registry);
+    await ensureIngressService(deps.registry, { address: opts.host, httpPort, httpsPort, nodeName: opts.nodeName });
+    const ctx = newControllerContext(deps);
+    stops.push(() => ctx.informers.close());
+    const controller = new IngressController(ctx, { dataPlane: plane, compute: opts.compute, debounceMs: opts.debounceMs, log });
+    await controller.start();
+    stops.push(() => controller.stop());
+    if (opts.clusterCA) {
+      const { CertificateController } = await import('./certs/index.js');
+      const certs = new CertificateController(ctx, { clusterCA: opts.clusterCA });
+      await certs.start();
+      stops.push(() => certs.stop());
+    }
+    let metricsPort: number | undefined;
+    if ((opts.metricsPort ?? 10254) >= 0) {
+      const srv = await listenMetrics(opts.host, opts.metricsPort ?? 10254, metrics).catch((err: unknown) => {
+        if (opts.metricsPort !== undefined || !mayFallBack(err)) throw err;
+        return listenMetrics(opts.host, 0, metrics);
+      });
+      stops.push(() => new Promise<void>((r) => srv.close(() => r())));
+      metricsPort = (srv.address() as AddressInfo).port;
+    }
+    return { httpPort, httpsPort, metricsPort, controller, metrics, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/**
+ * A self-signed certificate for names no TLS Ingress covers, as ingress-nginx serves its
+ * "Kubernetes Ingress Controller Fake Certificate": clients see an untrusted certificate rather
+ * than a failed handshake. ECDSA P-256, valid one year, made in memory on every start.
+ */
+export async function generateDefaultCertificate(): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const serial = randomBytes(16);
+  serial[0] &= 0x7f;
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial.toString('hex'),
+    name: 'O=Acme Co, CN=Kubernetes Ingress Controller Fake Certificate',
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 365 * 86400_000),
+    signingAlgorithm: EC,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'ingress.local' }]),
+    ],
+  });
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as webcrypto.CryptoKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  return { certPem: `${cert.toString('pem')}\n`, keyPem };
+}
+
+/** /metrics (the data plane's per-Ingress families) and /healthz, as ingress-nginx serves them on :10254. */
+function listenMetrics(host: string, port: number, registry: MetricsRegistry): Promise<Server> {
+  const handler = metricsHandler(registry);
+  const srv = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') return handler(req, res);
+    if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('404 page not found\n');
+  });
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      resolve(srv);
+    });
+  });
+}
