@@ -223,6 +223,35 @@ spec:
       assert.equal(secret.type, 'kubernetes.io/tls');
     });
 
+    it('3b. with a short validity the certificate is renewed before it expires', async () => {
+      await apply(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: short-tls
+  annotations: {cert.kubelite.io/cluster-issuer: cluster-ca, cert.kubelite.io/duration: 24s}
+spec:
+  tls: [{hosts: [short.test], secretName: short-tls}]
+  rules: [{host: short.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: c, port: {number: 80}}}}]}}]
+`);
+      const serial = async (): Promise<string | undefined> => {
+        const r = await k.kubectl(['get', 'secret', 'short-tls', '-o', 'json']);
+        return r.code === 0 ? ((JSON.parse(r.stdout) as Json).metadata.annotations?.['cert.kubelite.io/serial'] as string | undefined) : undefined;
+      };
+      const first = await until('the first certificate', serial, 30_000);
+      const issuedAt = Date.now();
+      await waitFor('https://short.test/', 'c', ['--cacert', join(dir, 'pki', 'ca.crt')]);
+      const second = await until('a renewed certificate', async () => {
+        const s = await serial();
+        return s && s !== first ? s : undefined;
+      }, 40_000);
+      const renewedAfter = (Date.now() - issuedAt) / 1000;
+      assert.ok(renewedAfter < 24, `renewed ${renewedAfter.toFixed(1)} s after issue, before the 24 s validity ran out`);
+      assert.notEqual(second, first);
+      await waitFor('https://short.test/', 'c', ['--cacert', join(dir, 'pki', 'ca.crt')]);
+      const events = await kc(['get', 'events', '--field-selector', 'involvedObject.name=short-tls,reason=Renewed', '-o', 'name']);
+      assert.ok(events.trim().length > 0, 'a Renewed event');
+    });
+
     it('4. canary by weight 20 (15-25% of 1,000 requests) and by header (exactly the marked ones)', async () => {
       await apply(`apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -286,6 +315,47 @@ spec:
       assert.equal((await get('http://rewrite.test/api/hostname')).body, host);
       const h2 = await sh(['curl', '-s', '-k', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', '--resolve', `foo.test:443:${lbIP}`, 'https://foo.test/']);
       assert.equal(h2.stdout, '2 200');
+    });
+
+    it('5b. a WebSocket echo through the proxy', async () => {
+      const server = [
+        "const http=require('http'),crypto=require('crypto');",
+        "const s=http.createServer((q,r)=>r.end('ws-echo'));",
+        "s.on('upgrade',(req,sock)=>{const a=crypto.createHash('sha1').update(req.headers['sec-websocket-key']+'258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');",
+        "sock.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Accept: '+a+'\\r\\n\\r\\n');",
+        "sock.on('data',d=>{const n=d[1]&127,m=d.subarray(2,6),p=Buffer.alloc(n);for(let i=0;i<n;i++)p[i]=d[6+i]^m[i%4];sock.write(Buffer.concat([Buffer.from([0x81,n]),p]));});});",
+        "s.listen(8080);",
+      ].join('');
+      await apply(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'ws', labels: { app: 'ws' } }, spec: { containers: [{ name: 'ws', image: 'busybox', command: [process.execPath, '-e', server], ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } }) + '\n' +
+        JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'ws' }, spec: { selector: { app: 'ws' }, ports: [{ port: 80, targetPort: 8080 }] } }) + '\n' +
+        JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'ws' }, spec: { rules: [{ host: 'ws.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'ws', port: { number: 80 } } } }] } }] } }));
+      await waitFor('http://ws.test/', 'ws-echo');
+      const echoed = await new Promise<string>((resolve, reject) => {
+        const sock = connect(80, lbIP, () => sock.write('GET /chat HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+        let buf = Buffer.alloc(0);
+        let upgraded = false;
+        sock.on('data', (d: Buffer) => {
+          buf = Buffer.concat([buf, d]);
+          if (!upgraded) {
+            const end = buf.indexOf('\r\n\r\n');
+            if (end < 0) return;
+            const head = buf.subarray(0, end).toString();
+            if (!/^HTTP\/1\.1 101/.test(head)) return reject(new Error(`no upgrade: ${head}`));
+            upgraded = true;
+            buf = buf.subarray(end + 4);
+            const payload = Buffer.from('hello through the ingress');
+            const mask = Buffer.from([1, 2, 3, 4]);
+            sock.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!))]));
+          }
+          if (upgraded && buf.length >= 2 && buf.length >= 2 + (buf[1]! & 127)) {
+            resolve(buf.subarray(2, 2 + (buf[1]! & 127)).toString());
+            sock.destroy();
+          }
+        });
+        sock.on('error', reject);
+        setTimeout(() => reject(new Error('WebSocket echo timed out')), 10_000);
+      });
+      assert.equal(echoed, 'hello through the ingress');
     });
 
     it('6. malformed requests, huge headers, slowloris clients: the right status, others keep being served', async () => {
