@@ -5,12 +5,11 @@
  * endpoints point at where the server really listens. Flow and choices: docs/dns.md.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from '../apiserver/registry/index.js';
 import type { WatchCache } from '../apiserver/watchcache.js';
 import { InformerFactory } from '../client/shared-informer.js';
-import { Registry as MetricsRegistry, metricsHandler } from '../util/prometheus.js';
+import { Registry as MetricsRegistry, listenMetricsServer } from '../util/prometheus.js';
 import { ClusterZone } from './zone/index.js';
 import { DnsCache, Forwarder, ForwardingResolver, cacheMetrics, upstreamsFromResolvConf } from './forward/index.js';
 import { DnsHandler, type Resolver } from './handler.js';
@@ -92,7 +91,8 @@ export async function startDns(deps: { registry: Registry; cache: WatchCache }, 
     stops.push(() => server.close());
     let metricsPort: number | undefined;
     if ((opts.metricsPort ?? 9153) >= 0) {
-      const http = await listenHttp(opts.host, opts.metricsPort ?? 9153, metrics);
+      // CoreDNS's health plugin answers /health with "OK"; its ready plugin /ready.
+      const http = await listenMetricsServer(opts.host, opts.metricsPort ?? 9153, { registries: [metrics], healthPaths: ['/health', '/ready'], healthBody: 'OK' });
       stops.push(() => new Promise<void>((r) => http.close(() => r())));
       metricsPort = (http.address() as AddressInfo).port;
     }
@@ -107,27 +107,4 @@ export async function startDns(deps: { registry: Registry; cache: WatchCache }, 
     await stop();
     throw err;
   }
-}
-
-/** /metrics, /health (CoreDNS's health plugin: "OK") and /ready on one listener. */
-function listenHttp(host: string, port: number, registry: MetricsRegistry): Promise<Server> {
-  const metrics = metricsHandler(registry);
-  const srv = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') return metrics(req, res);
-    if (path === '/health' || path === '/ready') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('OK');
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end('404 page not found\n');
-  });
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(port, host, () => {
-      srv.off('error', reject);
-      resolve(srv);
-    });
-  });
 }

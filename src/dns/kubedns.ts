@@ -9,18 +9,14 @@
  * `desiredKubeDns` is pure; `ensureKubeDns` applies it (create or converge, idempotent, run on
  * every start so a restarted server on another port or address takes over its endpoints).
  */
-import { clone, type KObject } from '../api/types.js';
+import type { KObject } from '../api/types.js';
 import type { Registry } from '../apiserver/registry/index.js';
-import { internalContext } from '../apiserver/registry/strategy.js';
-import { StatusError } from '../apiserver/errors.js';
+import { publishSelfService, selfEndpoints } from '../client/selfservice.js';
 
 export const KUBE_DNS_NAMESPACE = 'kube-system';
 export const KUBE_DNS_NAME = 'kube-dns';
 /** Who manages the EndpointSlice (so the slice controllers leave it alone). */
 export const KUBE_DNS_SLICE_MANAGER = 'kubelite-dns';
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
-const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror';
 
 export interface KubeDnsTarget {
   /** The Service's ClusterIP (10.96.0.10 for the default service CIDR). */
@@ -49,10 +45,10 @@ export function desiredKubeDns(t: KubeDnsTarget): KubeDnsObjects {
     { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: t.dnsPort },
     { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: metricsPort ?? 9153 },
   ];
-  const epPorts: Record<string, unknown>[] = [
+  const epPorts: { name: string; port: number; protocol: 'TCP' | 'UDP' }[] = [
     { name: 'dns', port: t.dnsPort, protocol: 'UDP' },
     { name: 'dns-tcp', port: t.dnsPort, protocol: 'TCP' },
-    ...(metricsPort ? [{ name: 'metrics', port: metricsPort, protocol: 'TCP' }] : []),
+    ...(metricsPort ? [{ name: 'metrics', port: metricsPort, protocol: 'TCP' as const }] : []),
   ];
   const service: KObject = {
     apiVersion: 'v1',
@@ -69,20 +65,10 @@ export function desiredKubeDns(t: KubeDnsTarget): KubeDnsObjects {
       internalTrafficPolicy: 'Cluster',
     },
   };
-  const endpoints: KObject = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: KUBE_DNS_NAME, namespace: KUBE_DNS_NAMESPACE, labels: { ...LABELS, [SKIP_MIRROR_LABEL]: 'true' } },
-    subsets: [{ addresses: [{ ip: t.address, ...(t.nodeName ? { nodeName: t.nodeName } : {}) }], ports: epPorts }],
-  };
-  const slice: KObject = {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: KUBE_DNS_NAME, namespace: KUBE_DNS_NAMESPACE, labels: { ...LABELS, [SERVICE_NAME_LABEL]: KUBE_DNS_NAME, [MANAGED_BY_LABEL]: KUBE_DNS_SLICE_MANAGER } },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: [t.address], conditions: { ready: true, serving: true, terminating: false }, ...(t.nodeName ? { nodeName: t.nodeName } : {}) }],
-    ports: epPorts,
-  };
+  const { endpoints, slice } = selfEndpoints({
+    namespace: KUBE_DNS_NAMESPACE, name: KUBE_DNS_NAME, labels: LABELS, manager: KUBE_DNS_SLICE_MANAGER,
+    address: t.address, ports: epPorts, nodeName: t.nodeName,
+  });
   return { service, endpoints, slice };
 }
 
@@ -92,35 +78,5 @@ export function desiredKubeDns(t: KubeDnsTarget): KubeDnsObjects {
  * A ClusterIP already taken by another Service is reported as the API server's Invalid error.
  */
 export async function ensureKubeDns(registry: Registry, t: KubeDnsTarget): Promise<void> {
-  const want = desiredKubeDns(t);
-  const ctx = internalContext('kubelite-dns');
-  // Endpoint validation refuses loopback addresses (pods could never reach them); a server on
-  // 127.0.0.1 (no pod network namespaces) is still the right answer for the node itself, so our
-  // own endpoints skip it, as the API server's `kubernetes` endpoints do.
-  const trusted = { ...ctx, skipValidation: true };
-  const services = registry.must('', 'services');
-  try {
-    await services.get(KUBE_DNS_NAMESPACE, KUBE_DNS_NAME);
-  } catch (err) {
-    if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
-    try {
-      await services.create(KUBE_DNS_NAMESPACE, want.service, ctx);
-    } catch (e) {
-      if (!(e instanceof StatusError) || e.reason !== 'AlreadyExists') throw e;
-    }
-  }
-  await registry.must('', 'endpoints').guaranteedUpdate(KUBE_DNS_NAMESPACE, KUBE_DNS_NAME, (live) => {
-    const next = live ? clone(live) : clone(want.endpoints);
-    next.metadata.labels = { ...(next.metadata.labels ?? {}), ...want.endpoints.metadata.labels };
-    next.subsets = want.endpoints.subsets;
-    return next;
-  }, trusted, { allowCreate: true });
-  await registry.must('discovery.k8s.io', 'endpointslices').guaranteedUpdate(KUBE_DNS_NAMESPACE, KUBE_DNS_NAME, (live) => {
-    const next = live ? clone(live) : clone(want.slice);
-    next.metadata.labels = { ...(next.metadata.labels ?? {}), ...want.slice.metadata.labels };
-    next.addressType = want.slice.addressType;
-    next.endpoints = want.slice.endpoints;
-    next.ports = want.slice.ports;
-    return next;
-  }, trusted, { allowCreate: true });
+  await publishSelfService(registry, desiredKubeDns(t), KUBE_DNS_SLICE_MANAGER);
 }

@@ -7,12 +7,13 @@
  * node-side component, not a controller-manager one).
  */
 import { randomBytes, webcrypto } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from '../apiserver/registry/index.js';
 import type { WatchCache } from '../apiserver/watchcache.js';
 import { newControllerContext } from '../controllers/context.js';
-import { Registry as MetricsRegistry, metricsHandler } from '../util/prometheus.js';
+import { loadX509 } from '../apiserver/auth/certs.js';
+import { Registry as MetricsRegistry, listenMetricsServer } from '../util/prometheus.js';
 import { IngressController, type ComputeRoutingTable, type IngressDataPlane } from './controller.js';
 import { ensureIngressClass } from './ingressclass.js';
 import { ensureIngressService } from './service.js';
@@ -149,9 +150,11 @@ export async function startIngress(deps: { registry: Registry; cache: WatchCache
     }
     let metricsPort: number | undefined;
     if ((opts.metricsPort ?? 10254) >= 0) {
-      const srv = await listenMetrics(opts.host, opts.metricsPort ?? 10254, metrics).catch((err: unknown) => {
+      // ingress-nginx serves these on :10254 (/healthz answers "ok").
+      const serve = (port: number): Promise<Server> => listenMetricsServer(opts.host, port, { registries: [metrics], healthPaths: ['/healthz'], healthBody: 'ok' });
+      const srv = await serve(opts.metricsPort ?? 10254).catch((err: unknown) => {
         if (opts.metricsPort !== undefined || !mayFallBack(err)) throw err;
-        return listenMetrics(opts.host, 0, metrics);
+        return serve(0);
       });
       stops.push(() => new Promise<void>((r) => srv.close(() => r())));
       metricsPort = (srv.address() as AddressInfo).port;
@@ -171,8 +174,7 @@ const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
  * than a failed handshake. ECDSA P-256, valid one year, made in memory on every start.
  */
 export async function generateDefaultCertificate(): Promise<{ certPem: string; keyPem: string }> {
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const serial = randomBytes(16);
   serial[0] &= 0x7f;
@@ -194,27 +196,4 @@ export async function generateDefaultCertificate(): Promise<{ certPem: string; k
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as webcrypto.CryptoKey));
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
   return { certPem: `${cert.toString('pem')}\n`, keyPem };
-}
-
-/** /metrics (the data plane's per-Ingress families) and /healthz, as ingress-nginx serves them on :10254. */
-function listenMetrics(host: string, port: number, registry: MetricsRegistry): Promise<Server> {
-  const handler = metricsHandler(registry);
-  const srv = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') return handler(req, res);
-    if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('ok');
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end('404 page not found\n');
-  });
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(port, host, () => {
-      srv.off('error', reject);
-      resolve(srv);
-    });
-  });
 }

@@ -11,18 +11,14 @@
  * existing one keeps its spec: users may have changed it) and converges the endpoints on every
  * start, so a restarted data plane on other ports takes them over.
  */
-import { clone, type KObject } from '../api/types.js';
+import type { KObject } from '../api/types.js';
 import type { Registry } from '../apiserver/registry/index.js';
-import { internalContext } from '../apiserver/registry/strategy.js';
-import { StatusError } from '../apiserver/errors.js';
+import { publishSelfService, selfEndpoints } from '../client/selfservice.js';
 
 export const INGRESS_SERVICE_NAMESPACE = 'kube-system';
 export const INGRESS_SERVICE_NAME = 'ingress-kubelite';
 /** The EndpointSlice manager (so the slice controllers leave our slice alone). */
 export const INGRESS_SLICE_MANAGER = 'kubelite-ingress';
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
-const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror';
 const LABELS = { 'app.kubernetes.io/name': 'ingress-kubelite', 'app.kubernetes.io/component': 'controller' };
 
 export interface IngressServiceTarget {
@@ -43,8 +39,8 @@ export interface IngressServiceObjects {
 /** The Service, Endpoints and EndpointSlice for this target (no I/O). */
 export function desiredIngressService(t: IngressServiceTarget): IngressServiceObjects {
   const epPorts = [
-    { name: 'http', port: t.httpPort, protocol: 'TCP' },
-    { name: 'https', port: t.httpsPort, protocol: 'TCP' },
+    { name: 'http', port: t.httpPort, protocol: 'TCP' as const },
+    { name: 'https', port: t.httpsPort, protocol: 'TCP' as const },
   ];
   const service: KObject = {
     apiVersion: 'v1',
@@ -60,57 +56,14 @@ export function desiredIngressService(t: IngressServiceTarget): IngressServiceOb
       sessionAffinity: 'None',
     },
   };
-  const endpoints: KObject = {
-    apiVersion: 'v1',
-    kind: 'Endpoints',
-    metadata: { name: INGRESS_SERVICE_NAME, namespace: INGRESS_SERVICE_NAMESPACE, labels: { ...LABELS, [SKIP_MIRROR_LABEL]: 'true' } },
-    subsets: [{ addresses: [{ ip: t.address, ...(t.nodeName ? { nodeName: t.nodeName } : {}) }], ports: epPorts }],
-  };
-  const slice: KObject = {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: {
-      name: INGRESS_SERVICE_NAME,
-      namespace: INGRESS_SERVICE_NAMESPACE,
-      labels: { ...LABELS, [SERVICE_NAME_LABEL]: INGRESS_SERVICE_NAME, [MANAGED_BY_LABEL]: INGRESS_SLICE_MANAGER },
-    },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: [t.address], conditions: { ready: true, serving: true, terminating: false }, ...(t.nodeName ? { nodeName: t.nodeName } : {}) }],
-    ports: epPorts,
-  };
+  const { endpoints, slice } = selfEndpoints({
+    namespace: INGRESS_SERVICE_NAMESPACE, name: INGRESS_SERVICE_NAME, labels: LABELS, manager: INGRESS_SLICE_MANAGER,
+    address: t.address, ports: epPorts, nodeName: t.nodeName,
+  });
   return { service, endpoints, slice };
 }
 
 /** Creates the Service if missing (never overwrites it) and converges its Endpoints and EndpointSlice on `t`. */
 export async function ensureIngressService(registry: Registry, t: IngressServiceTarget): Promise<void> {
-  const want = desiredIngressService(t);
-  const ctx = internalContext(INGRESS_SLICE_MANAGER);
-  // Endpoint validation refuses loopback addresses; a data plane on 127.0.0.1 (no pod network)
-  // is still the right target for the node itself, as for kube-dns.
-  const trusted = { ...ctx, skipValidation: true };
-  const services = registry.must('', 'services');
-  try {
-    await services.get(INGRESS_SERVICE_NAMESPACE, INGRESS_SERVICE_NAME);
-  } catch (err) {
-    if (!(err instanceof StatusError) || err.reason !== 'NotFound') throw err;
-    try {
-      await services.create(INGRESS_SERVICE_NAMESPACE, want.service, ctx);
-    } catch (e) {
-      if (!(e instanceof StatusError) || e.reason !== 'AlreadyExists') throw e;
-    }
-  }
-  await registry.must('', 'endpoints').guaranteedUpdate(INGRESS_SERVICE_NAMESPACE, INGRESS_SERVICE_NAME, (live) => {
-    const next = live ? clone(live) : clone(want.endpoints);
-    next.metadata.labels = { ...(next.metadata.labels ?? {}), ...want.endpoints.metadata.labels };
-    next.subsets = want.endpoints.subsets;
-    return next;
-  }, trusted, { allowCreate: true });
-  await registry.must('discovery.k8s.io', 'endpointslices').guaranteedUpdate(INGRESS_SERVICE_NAMESPACE, INGRESS_SERVICE_NAME, (live) => {
-    const next = live ? clone(live) : clone(want.slice);
-    next.metadata.labels = { ...(next.metadata.labels ?? {}), ...want.slice.metadata.labels };
-    next.addressType = want.slice.addressType;
-    next.endpoints = want.slice.endpoints;
-    next.ports = want.slice.ports;
-    return next;
-  }, trusted, { allowCreate: true });
+  await publishSelfService(registry, desiredIngressService(t), INGRESS_SLICE_MANAGER);
 }

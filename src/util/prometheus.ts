@@ -9,7 +9,7 @@
  * with label names renders only the label combinations that were touched (a Go "Vec"), and a
  * family with no series is left out entirely, HELP and TYPE included, as client_golang does.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -355,4 +355,35 @@ export function metricsHandler(...registries: Registry[]): (req: IncomingMessage
     res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
+}
+
+/**
+ * A small HTTP listener for a component's `/metrics` plus plain health paths answering 200
+ * with `healthBody` (CoreDNS's `/health` says "OK", ingress-nginx's `/healthz` "ok"); anything
+ * else is 404. Resolves once listening; rejects with the bind error (EADDRINUSE, EACCES...).
+ */
+export function listenMetricsServer(
+  host: string,
+  port: number,
+  opts: { registries: Registry[]; healthPaths: string[]; healthBody: string },
+): Promise<Server> {
+  const metrics = metricsHandler(...opts.registries);
+  const srv = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') return metrics(req, res);
+    if (opts.healthPaths.includes(path ?? '')) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(opts.healthBody);
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('404 page not found\n');
+  });
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      resolve(srv);
+    });
+  });
 }

@@ -11,8 +11,8 @@ import { isIP } from 'node:net';
 type X509 = typeof import('@peculiar/x509');
 let x509Mod: X509 | undefined;
 
-/** @peculiar/x509 costs ~200 ms to load; only a first start (or new hosts) needs it. */
-async function loadX509(): Promise<X509> {
+/** @peculiar/x509 costs ~200 ms to load; only a first start (or new hosts) and certificate issuers need it. */
+export async function loadX509(): Promise<X509> {
   if (!x509Mod) {
     x509Mod = await import('@peculiar/x509');
     x509Mod.cryptoProvider.set(webcrypto as unknown as Crypto);

@@ -12,18 +12,7 @@ import { webcrypto, randomBytes, createPrivateKey, X509Certificate } from 'node:
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-
-type X509 = typeof import('@peculiar/x509');
-let x509Mod: X509 | undefined;
-
-/** @peculiar/x509 is slow to load; only issuing needs it (checks use node's X509Certificate). */
-async function loadX509(): Promise<X509> {
-  if (!x509Mod) {
-    x509Mod = await import('@peculiar/x509');
-    x509Mod.cryptoProvider.set(webcrypto as unknown as Crypto);
-  }
-  return x509Mod;
-}
+import { loadX509 } from '../../apiserver/auth/certs.js';
 
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
