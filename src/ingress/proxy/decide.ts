@@ -7,21 +7,11 @@
 import type { RouteMatch } from '../routes/index.js';
 import type { Backend, RouteOptions, RoutingTable, Upstream } from '../types.js';
 import type { RequestRecord } from './observe.js';
+import { DEFAULT_ROUTE_OPTIONS } from '../routes/annotations.js';
 import { redirectLocation, rewritePath, splitTarget, upstreamName, useCanary, type HeaderMap, type InFlight, type TokenBuckets } from './policy.js';
 
 /** Options of a route when the default backend answers (ingress-nginx's defaults). */
-export const DEFAULT_OPTIONS: RouteOptions = {
-  useRegex: false,
-  sslRedirect: false,
-  forceSslRedirect: false,
-  backendProtocol: 'HTTP',
-  connectTimeoutMs: 5_000,
-  readTimeoutMs: 60_000,
-  sendTimeoutMs: 60_000,
-  bodySizeLimit: 1024 * 1024,
-  limitRps: 0,
-  limitConnections: 0,
-};
+export const DEFAULT_OPTIONS: Readonly<RouteOptions> = DEFAULT_ROUTE_OPTIONS;
 
 export interface DecideDeps {
   table: RoutingTable;

@@ -19,6 +19,20 @@ export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 export const DEFAULT_BODY_SIZE_LIMIT = 1024 * 1024;
 export const DEFAULT_CANARY_WEIGHT_TOTAL = 100;
 
+/** A route's options with no annotations (ingress-nginx's defaults); also what a default backend is served with. */
+export const DEFAULT_ROUTE_OPTIONS: Readonly<RouteOptions> = Object.freeze({
+  useRegex: false,
+  sslRedirect: false,
+  forceSslRedirect: false,
+  backendProtocol: 'HTTP',
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+  readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+  sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
+  bodySizeLimit: DEFAULT_BODY_SIZE_LIMIT,
+  limitRps: 0,
+  limitConnections: 0,
+});
+
 /** One problem found while parsing, reported on the Ingress as an event. */
 export interface AnnotationWarning {
   reason: string;

@@ -30,5 +30,5 @@ export {
   compareRoutes,
   type RouteMatch,
 } from './match.js';
-export { parseIngressAnnotations, parseSize, type IngressAnnotations, type CanaryAnnotations } from './annotations.js';
+export { parseIngressAnnotations, parseSize, DEFAULT_ROUTE_OPTIONS, type IngressAnnotations, type CanaryAnnotations } from './annotations.js';
 export { servedIngresses, isServed, ourClasses, LEGACY_CLASS_ANNOTATION, DEFAULT_CLASS_ANNOTATION } from './classes.js';
