@@ -250,6 +250,8 @@ spec:
       await waitFor('https://short.test/', 'c', ['--cacert', join(dir, 'pki', 'ca.crt')]);
       const events = await kc(['get', 'events', '--field-selector', 'involvedObject.name=short-tls,reason=Renewed', '-o', 'name']);
       assert.ok(events.trim().length > 0, 'a Renewed event');
+      // Stop the renewals (one every 16 s): each changes a Secret, which reloads the nginx data plane under the next tests.
+      await kc(['delete', 'ingress', 'short-tls']);
     });
 
     it('4. canary by weight 20 (15-25% of 1,000 requests) and by header (exactly the marked ones)', async () => {
