@@ -27,6 +27,7 @@ import { describeMachine, machineMarkdown } from './lib/machine.js';
 import { ensureBuilt, ROOT, startServer, type ServerProcess } from './lib/server.js';
 import { int, ms, ratio, summarize, table } from './lib/stats.js';
 import { isMain, sleep, type Bench, type BenchResult } from './lib/result.js';
+import { parseWrk, type Wrk } from './lib/wrk.js';
 
 const TITLE = 'Service proxy (nftables and userspace modes, netns pods)';
 const SANDBOX = resolve(ROOT, '..', 'shared', 'tools', 'netns-sandbox');
@@ -240,31 +241,11 @@ async function firstRequest(url: string, n = 50): Promise<FirstReq> {
 
 // ---------------------------------------------------------------- wrk
 
-interface Wrk {
-  rps: number;
-  /** requests/s of every run of this target (compare() keeps the median-throughput one). */
-  all?: number[];
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-function unitMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v.trim());
-  if (!m) return NaN;
-  const x = Number(m[1]);
-  return m[2] === 'us' ? x / 1000 : m[2] === 'ms' ? x : m[2] === 's' ? x * 1000 : x * 60_000;
-}
-
 async function wrk(url: string, o: { close?: boolean; seconds?: number } = {}): Promise<Wrk> {
   const argv = ['wrk', '-t2', '-c32', `-d${o.seconds ?? WRK_S}s`, '--latency', ...(o.close ? ['-H', 'Connection: close'] : []), url];
   const r = await sh(argv, 120_000);
   if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}${r.stdout}`);
-  const out = r.stdout;
-  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? NaN);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (num(/Non-2xx or 3xx responses: (\d+)/) || 0);
-  return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50: unitMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''), p99: unitMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''), errors };
+  return parseWrk(r.stdout);
 }
 
 /** Runs each target `rounds` times, interleaved (A B A B), and keeps the median-rps run of each. */

@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --no-build        use the existing dist/ (built if missing) instead of rebuilding
- *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns
+ *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns, ingress
  *   --readme          also replace the "## Benchmarks" section of README.md with the summary
  *   --out FILE        results file (default bench/results/apiserver.md)
  */
@@ -27,8 +27,9 @@ import { run as controllers } from './controllers.js';
 import { run as pods } from './pods.js';
 import { run as proxy } from './proxy.js';
 import { run as dns } from './dns.js';
+import { run as ingress } from './ingress.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns, ingress };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 
