@@ -2,6 +2,7 @@
  * The kubelite command line. `kubelite up` runs a cluster in the foreground.
  */
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { up, DEFAULT_LB_POOL } from './up.js';
 import { PROXY_MODES, type ProxyMode } from '../proxy/modes.js';
 import { LockError } from './lock.js';
@@ -36,6 +37,9 @@ commands:
                                   (default: the nameservers in /etc/resolv.conf)
             --disable-ingress     run no ingress controller on the node
             --ingress-backend B   ingress data plane: builtin (default) | nginx (Debian's nginx)
+            --ingress-workers N   built-in proxy worker processes: auto (default: one per
+                                  CPU, like nginx's worker_processes) | 0 (in kubelite's own
+                                  process) | a number
   backup    write a consistent snapshot of every object (safe while the cluster serves)
             --out FILE            the backup file (gzip'd JSON lines, mode 0600)
             --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
@@ -96,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
         'dns-upstream': { type: 'string' },
         'disable-ingress': { type: 'boolean', default: false },
         'ingress-backend': { type: 'string', default: 'builtin' },
+        'ingress-workers': { type: 'string', default: 'auto' },
       },
       strict: true,
     }));
@@ -128,6 +133,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kubelite up: --ingress-backend must be builtin or nginx (got ${JSON.stringify(ingressBackend)})\n`);
     return 2;
   }
+  const workersFlag = values['ingress-workers']!;
+  const ingressWorkers = workersFlag === 'auto' ? availableParallelism() : /^\d{1,3}$/.test(workersFlag) ? Number(workersFlag) : NaN;
+  if (!Number.isInteger(ingressWorkers) || ingressWorkers > 256) {
+    process.stderr.write(`kubelite up: --ingress-workers must be auto or a number from 0 to 256 (got ${JSON.stringify(workersFlag)})\n`);
+    return 2;
+  }
   const started = performance.now();
   let cluster;
   try {
@@ -153,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
       dns: values['disable-agent'] || values['disable-dns']
         ? undefined
         : { upstreams: dnsUpstreams },
-      ingress: values['disable-agent'] || values['disable-ingress'] ? undefined : { dataPlane: ingressBackend },
+      ingress: values['disable-agent'] || values['disable-ingress'] ? undefined : { dataPlane: ingressBackend, workers: ingressWorkers },
     });
   } catch (err) {
     if (err instanceof LockError) {

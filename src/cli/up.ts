@@ -45,7 +45,7 @@ export interface UpOptions {
   /** Run cluster DNS on the node (needs `node`; the CLI does unless --disable-dns). */
   dns?: UpDnsOptions;
   /** Run the ingress controller and its data plane on the node (needs `node`; the CLI does unless --disable-ingress). */
-  ingress?: { dataPlane?: 'builtin' | 'nginx'; httpPort?: number; httpsPort?: number };
+  ingress?: { dataPlane?: 'builtin' | 'nginx'; httpPort?: number; httpsPort?: number; /** Built-in proxy worker processes (default 0: in-process). */ workers?: number };
 }
 
 export interface UpDnsOptions {
@@ -224,6 +224,9 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
         workDir: join(dataDir, 'ingress'),
         clusterCA: { certPem: pki.caCertPem, keyPem: readFileSync(join(dataDir, 'pki', 'ca.key'), 'utf8') },
         accessLog: (line: string): void => void accessLog.write(`${line}\n`),
+        // Proxy workers append to the same file themselves (O_APPEND keeps lines whole).
+        accessLogPath: join(dataDir, 'ingress', 'access.log'),
+        proxyWorkers: opts.ingress.workers ?? 0,
         ...(opts.quiet ? { log: (): undefined => undefined } : {}),
       });
       const g = ingress;

@@ -36,6 +36,10 @@ export interface DataPlaneOptions {
   accessLog?: (line: string) => void;
   /** A private working directory (nginx's prefix: config, certificates, logs). */
   dir?: string;
+  /** Built-in proxy: worker processes (0: in this process). */
+  workers?: number;
+  /** Where access-log lines go when the data plane writes them itself (the proxy workers do). */
+  accessLogPath?: string;
 }
 
 /** A data plane before it listens: `listen()` binds and reports the ports really bound. */
@@ -58,6 +62,11 @@ export async function createDataPlane(kind: DataPlaneKind, o: DataPlaneOptions):
     const mod = (await import(NGINX_MODULE)) as { NginxDataPlane: new (o: DataPlaneOptions) => ListeningDataPlane };
     return new mod.NginxDataPlane(o);
   }
+  if ((o.workers ?? 0) > 0) {
+    const { ProxyWorkerPool } = await import('./proxy/pool.js');
+    const { metrics, accessLog, accessLogPath, workers, dir: _dir, ...proxy } = o;
+    return new ProxyWorkerPool({ ...proxy, workers: workers!, metrics, ...(accessLogPath ? { accessLogPath } : accessLog ? { accessLog } : {}) });
+  }
   const { IngressProxy } = await import('./proxy/index.js');
   return new IngressProxy(o);
 }
@@ -77,6 +86,10 @@ export interface IngressOptions {
   nodeName?: string;
   /** Access log lines (default: none). */
   accessLog?: (line: string) => void;
+  /** The access log file, for data planes that write it themselves (proxy workers); lines then skip `accessLog`. */
+  accessLogPath?: string;
+  /** Built-in proxy worker processes (default 0: the proxy runs in this process). */
+  proxyWorkers?: number;
   /** The routing computation (default routes/ `computeRoutingTable`; tests inject one). */
   compute?: ComputeRoutingTable;
   /** Debounce between a change and the recompute (default 100 ms). */
@@ -106,7 +119,7 @@ const mayFallBack = (err: unknown): boolean => ['EACCES', 'EADDRINUSE', 'EPERM']
 async function listenDataPlane(opts: IngressOptions & { defaultCert: DataPlaneOptions['defaultCert'] }, metrics: MetricsRegistry): Promise<{ plane: ListeningDataPlane; httpPort: number; httpsPort: number }> {
   const build = opts.dataPlaneFactory ?? ((o: DataPlaneOptions) => createDataPlane(opts.dataPlane ?? 'builtin', o));
   const attempt = async (httpPort: number, httpsPort: number): Promise<{ plane: ListeningDataPlane; httpPort: number; httpsPort: number }> => {
-    const plane = await build({ httpHost: opts.host, httpPort, httpsPort, defaultCert: opts.defaultCert, metrics, accessLog: opts.accessLog, dir: opts.workDir });
+    const plane = await build({ httpHost: opts.host, httpPort, httpsPort, defaultCert: opts.defaultCert, metrics, accessLog: opts.accessLog, dir: opts.workDir, workers: opts.proxyWorkers ?? 0, ...(opts.accessLogPath ? { accessLogPath: opts.accessLogPath } : {}) });
     try {
       return { plane, ...(await plane.listen()) };
     } catch (err) {

@@ -285,6 +285,18 @@ export class Histogram extends Metric<HistogramState> {
     s.count++;
   }
 
+  /**
+   * Adds observations made elsewhere (another process) with the same buckets: non-cumulative
+   * `counts` (one per bucket, then +Inf), their sum and count. Throws on a bucket count mismatch.
+   */
+  merge(delta: { counts: readonly number[]; sum: number; count: number }, labels?: Labels): void {
+    if (delta.counts.length !== this.buckets.length + 1) throw new Error(`${this.name}: merged histogram has ${delta.counts.length - 1} buckets, not ${this.buckets.length}`);
+    const s = this.stateFor(labels);
+    for (let i = 0; i < delta.counts.length; i++) s.counts[i]! += delta.counts[i]!;
+    s.sum += delta.sum;
+    s.count += delta.count;
+  }
+
   snapshot(labels?: Labels): HistogramSnapshot {
     const s = this.stateFor(labels);
     let acc = 0;

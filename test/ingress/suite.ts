@@ -128,9 +128,12 @@ spec:
 
     it('per-Ingress metrics on :10254 and access logs in ingress-nginx format', { skip: o.backend === 'nginx' ? 'the nginx data plane keeps its own access log and exports no per-Ingress metrics yet' : false }, async () => {
       for (let i = 0; i < 3; i++) assert.equal((await get('http://status.test/metrics-check')).code, 200);
-      const metrics = await sh(['curl', '-s', '--max-time', '3', 'http://10.244.0.1:10254/metrics']);
-      assert.match(metrics.stdout, /nginx_ingress_controller_requests\{[^}]*ingress="status-check"[^}]*status="200"[^}]*\} \d+/);
-      assert.match(metrics.stdout, /nginx_ingress_controller_request_duration_seconds_bucket\{[^}]*ingress="status-check"/);
+      // Data plane workers report to the controller in batches (within 50 ms): wait for the scrape to show them.
+      const metrics = await until('the requests in /metrics', async () => {
+        const r = await sh(['curl', '-s', '--max-time', '3', 'http://10.244.0.1:10254/metrics']);
+        return /nginx_ingress_controller_requests\{[^}]*ingress="status-check"[^}]*status="200"[^}]*\} \d+/.test(r.stdout) ? r.stdout : undefined;
+      }, 10_000);
+      assert.match(metrics, /nginx_ingress_controller_request_duration_seconds_bucket\{[^}]*ingress="status-check"/);
       const log = await until('access log line', async () => {
         const text = readFileSync(join(dir, 'ingress', 'access.log'), 'utf8');
         return text.includes('"GET /metrics-check HTTP/1.1" 200') ? text : undefined;

@@ -44,6 +44,8 @@ export interface IngressProxyOptions {
   match?: (table: RoutingTable, host: string, path: string) => RouteMatch | undefined;
   accessLog?: (line: string) => void;
   metrics?: Registry;
+  /** Replaces the per-request metrics update (proxy workers batch records for their primary; pool.ts). */
+  observe?: (rec: RequestRecord) => void;
   clock?: { now(): number };
   random?: () => number;
   /** The HTTPS port used in ssl-redirect Locations (default: the https listen port; 443 is left out). */
@@ -377,7 +379,8 @@ export class IngressProxy implements IngressDataPlane {
 
   private record(rec: RequestRecord): void {
     try {
-      this.metrics.observe(rec);
+      if (this.opts.observe) this.opts.observe(rec);
+      else this.metrics.observe(rec);
       this.opts.accessLog?.(accessLogLine(rec));
     } catch {
       /* logging must never break serving */
