@@ -293,7 +293,10 @@ spec: {selector: {app: nothing}, ports: [{port: 80, targetPort: 8080}]}
           assert.equal(c.outcome, 'refused', JSON.stringify(c));
           times.push(c.ms);
         }
-        assert.ok(Math.max(r.ms, ...times) < 100, `refused in ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+        // The five tries once the Service is programmed; the first refusal (r) can land while the proxy is
+        // still applying the change on a loaded machine, so it only bounds the transition.
+        assert.ok(Math.max(...times) < 100, `refused in ${times.map((t) => t.toFixed(1)).join(', ')} ms (first refusal ${r.ms.toFixed(1)} ms)`);
+        assert.ok(r.ms < 2000, `first refusal in ${r.ms.toFixed(1)} ms`);
         const fromPodOut = await k.kubectl(['exec', 'client', '--', 'sh', '-c', `curl -s --max-time 2 -o /dev/null -w '%{time_total}' http://${ip}/; echo " $?"`]);
         const [secs, code] = fromPodOut.stdout.trim().split(' ');
         assert.equal(code, '7', `curl from a pod: connection refused (exit 7): ${fromPodOut.stdout}`);
