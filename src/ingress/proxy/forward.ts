@@ -1,10 +1,10 @@
 /**
  * Moving one request to an upstream and its answer back, for the three backend protocols
- * (HTTP and HTTPS over keep-alive agents, GRPC over pooled h2c/h2 sessions), with
- * ingress-nginx's failure mapping: a failed or timed-out connect tries the next endpoint once
- * (proxy_next_upstream error timeout, tries=2); refused/reset → 502; connect/read/send timeouts
- * → 504; a streamed body over proxy-body-size → 413. The client body is only read once an
- * upstream connection is up, so a retry never loses bytes.
+ * (HTTP over our own keep-alive client in upstream.ts, HTTPS over node's https agent, GRPC over
+ * pooled h2c/h2 sessions), with ingress-nginx's failure mapping: a failed or timed-out connect
+ * tries the next endpoint once (proxy_next_upstream error timeout, tries=2); refused/reset → 502;
+ * connect/read/send timeouts → 504; a streamed body over proxy-body-size → 413. The client body is
+ * only read once an upstream connection is up, so a retry never loses bytes.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -12,6 +12,17 @@ import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { BackendProtocol, Upstream } from '../types.js';
 import { stripHopByHop, type HeaderMap } from './policy.js';
+import {
+  clientHeaders,
+  ConnectFailure,
+  StaleConnection,
+  UpstreamPool,
+  UpstreamTimeout,
+  type BodyFraming,
+  type ResponseHead,
+  type UpstreamExchange,
+  type UpstreamHandler,
+} from './upstream.js';
 
 /** The parts of http.ServerResponse and http2.Http2ServerResponse the proxy uses. */
 export interface ResponseSink {
@@ -58,6 +69,8 @@ export interface ForwardResult {
 }
 
 export interface Transport {
+  /** The HTTP (plain) upstream client; created on first use when absent. */
+  pool?: UpstreamPool;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   h2: H2Pool;
@@ -66,65 +79,238 @@ export interface Transport {
   answer: (res: ResponseSink, status: number, detail?: string) => number;
 }
 
-/** Retry-worthy connect failures (nginx's `error`/`timeout` on connect). */
-class ConnectFailure extends Error {
-  constructor(readonly timeout: boolean, message: string) {
-    super(message);
-  }
-}
-
 /**
  * Forwards `r` and resolves when the client response is over (finished or aborted). Never
  * rejects: every failure becomes a status in the result.
  */
 export function forward(t: Transport, r: ForwardRequest): Promise<ForwardResult> {
-  return new Promise((resolve) => {
-    const result: ForwardResult = { status: 0, upstreamAddrs: [], bodyBytesSent: 0, requestBodyBytes: 0 };
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      resolve(result);
-    };
-    const fail = (status: number, detail: string): void => {
-      if (!r.res.headersSent) {
-        result.status = status;
-        result.error = detail;
-        result.bodyBytesSent = t.answer(r.res, status, detail);
-      } else {
-        r.res.destroy();
-      }
-      finish();
-    };
-    r.res.once('close', finish);
-    let staleRetries = 0;
-    const tryAt = (i: number): void => {
-      const ep = r.endpoints[i]!;
-      result.upstreamAddrs.push(`${ep.address}:${ep.port}`);
-      const onError = (err: Error): void => {
-        if (settled) return;
-        // A pooled keep-alive connection the upstream had already closed: nginx gives such a
-        // failure an extra try (peer.cached); safe while no body byte was sent.
-        if (err instanceof StaleConnection && result.requestBodyBytes === 0 && staleRetries++ < 2) {
-          result.upstreamAddrs.pop();
-          return tryAt(i);
-        }
-        if ((err instanceof ConnectFailure || err instanceof StaleConnection) && i + 1 < Math.min(r.endpoints.length, 2)) return tryAt(i + 1);
-        if (err instanceof BodyTooLarge) return fail(413, 'request body too large');
-        const timeout = err instanceof ConnectFailure ? err.timeout : err instanceof UpstreamTimeout;
-        fail(timeout ? 504 : 502, `upstream ${ep.address}:${ep.port}: ${err.message}`);
-      };
-      if (r.protocol === 'GRPC' || r.protocol === 'GRPCS') grpcAttempt(t, r, ep, result, onError, finish);
-      else httpAttempt(t, r, ep, result, onError, finish);
-    };
-    tryAt(0);
-  });
+  return new Promise((resolve) => new ForwardCall(t, r, resolve).tryAt(0));
 }
 
-class UpstreamTimeout extends Error {}
-/** An error on a reused keep-alive connection before any response byte. */
-class StaleConnection extends Error {}
 class BodyTooLarge extends Error {}
+
+/** The state of one forwarded request across its attempts (a class: no closures per request). */
+class ForwardCall {
+  readonly result: ForwardResult = { status: 0, upstreamAddrs: [], bodyBytesSent: 0, requestBodyBytes: 0 };
+  private settled = false;
+  private staleRetries = 0;
+  private current: HttpAttempt | undefined;
+
+  constructor(readonly t: Transport, readonly r: ForwardRequest, private readonly resolve: (res: ForwardResult) => void) {
+    r.res.once('close', this.onClientClose);
+  }
+
+  /** The client response is closed (finished or aborted): the upstream exchange goes too. */
+  private readonly onClientClose = (): void => {
+    this.current?.abort();
+    this.finish();
+  };
+
+  finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(this.result);
+  }
+
+  /** Answers `status` ourselves when nothing was sent yet, else cuts the client response. */
+  fail(status: number, detail: string): void {
+    const { r, result } = this;
+    if (!r.res.headersSent) {
+      result.status = status;
+      result.error = detail;
+      result.bodyBytesSent = this.t.answer(r.res, status, detail);
+    } else {
+      r.res.destroy();
+    }
+    this.finish();
+  }
+
+  tryAt(i: number): void {
+    const { r } = this;
+    const ep = r.endpoints[i]!;
+    this.result.upstreamAddrs.push(`${ep.address}:${ep.port}`);
+    if (r.protocol === 'HTTP') {
+      this.current = new HttpAttempt(this, i, ep);
+      this.current.start();
+      return;
+    }
+    const onError = (err: Error): void => this.attemptFailed(i, err);
+    const finish = (): void => this.finish();
+    if (r.protocol === 'GRPC' || r.protocol === 'GRPCS') grpcAttempt(this.t, r, ep, this.result, onError, finish);
+    else httpsAttempt(this.t, r, ep, this.result, onError, finish);
+  }
+
+  /** nginx's proxy_next_upstream: which failures try again, and the status otherwise. */
+  attemptFailed(i: number, err: Error): void {
+    if (this.settled) return;
+    const { r, result } = this;
+    const ep = r.endpoints[i]!;
+    // A pooled keep-alive connection the upstream had already closed: nginx gives such a
+    // failure an extra try (peer.cached); safe while no body byte was sent.
+    if (err instanceof StaleConnection && result.requestBodyBytes === 0 && this.staleRetries++ < 2) {
+      result.upstreamAddrs.pop();
+      return this.tryAt(i);
+    }
+    if ((err instanceof ConnectFailure || err instanceof StaleConnection) && i + 1 < Math.min(r.endpoints.length, 2)) return this.tryAt(i + 1);
+    if (err instanceof BodyTooLarge) return this.fail(413, 'request body too large');
+    const timeout = err instanceof ConnectFailure ? err.timeout : err instanceof UpstreamTimeout;
+    this.fail(timeout ? 504 : 502, `upstream ${ep.address}:${ep.port}: ${err.message}`);
+  }
+}
+
+/** How the client's body reaches an HTTP/1.1 upstream. */
+function framingOf(r: ForwardRequest): BodyFraming {
+  if (r.headers['content-length'] !== undefined) return 'length';
+  const b = r.body as Readable & { headers?: Record<string, unknown>; stream?: { endAfterHeaders?: boolean } };
+  // HTTP/1 chunked from the client, or an HTTP/2 request with DATA frames but no length.
+  if (b.headers?.['transfer-encoding'] !== undefined) return 'chunked';
+  if (b.stream !== undefined && b.stream.endAfterHeaders === false) return 'chunked';
+  return 'none';
+}
+
+/**
+ * One try of a plain-HTTP request on the UpstreamPool: pumps the body up and the response down.
+ * Listener functions are created only when needed (a body to pump, back-pressure to wait on).
+ */
+class HttpAttempt implements UpstreamHandler {
+  private ex: UpstreamExchange | undefined;
+  private readonly started: number;
+  private readonly framing: BodyFraming;
+  private done = false;
+  private pump: BodyPump | undefined;
+  private resumeUpstream: (() => void) | undefined;
+
+  constructor(readonly call: ForwardCall, private readonly index: number, private readonly ep: Upstream) {
+    this.started = call.t.now();
+    this.framing = framingOf(call.r);
+  }
+
+  start(): void {
+    const { t, r } = this.call;
+    const pool = (t.pool ??= new UpstreamPool());
+    this.ex = pool.exchange(
+      this.ep.address,
+      this.ep.port,
+      {
+        method: r.method,
+        target: r.target,
+        headers: r.headers,
+        framing: this.framing,
+        connectTimeoutMs: r.connectTimeoutMs,
+        sendTimeoutMs: r.sendTimeoutMs,
+        readTimeoutMs: r.readTimeoutMs,
+      },
+      this,
+    );
+    this.ex.start();
+  }
+
+  /** The client went away: drop the upstream side without reporting. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.pump?.detach();
+    this.ex?.abort();
+  }
+
+  onConnect(): void {
+    const ex = this.ex!;
+    if (ex.destroyed) return;
+    // Nothing to send, or consumed already by an earlier attempt (a body-less request retried).
+    if (this.framing === 'none' || this.call.r.body.readableEnded) ex.end();
+    else this.pump = new BodyPump(this, ex);
+  }
+
+  /** The body went over proxy-body-size (called by the pump). */
+  tooLarge(): void {
+    this.done = true;
+    this.ex!.abort();
+    this.call.attemptFailed(this.index, new BodyTooLarge('request body too large'));
+  }
+
+  onResponse(head: ResponseHead): void {
+    const { r, result } = this.call;
+    result.upstreamStatus = head.status;
+    result.status = head.status;
+    result.upstreamBytes = 0;
+    r.res.writeHead(head.status, clientHeaders(head));
+  }
+
+  onData(chunk: Buffer): void {
+    const { r, result } = this.call;
+    result.upstreamBytes! += chunk.length;
+    result.bodyBytesSent += chunk.length;
+    if (!r.res.write(chunk)) {
+      const ex = this.ex!;
+      ex.pause();
+      r.res.once('drain', (this.resumeUpstream ??= (): void => ex.resume()));
+    }
+  }
+
+  onEnd(trailers: Record<string, string> | undefined): void {
+    if (this.done) return;
+    this.done = true;
+    const { t, r, result } = this.call;
+    result.upstreamTimeSec = (t.now() - this.started) / 1000;
+    try {
+      if (trailers !== undefined) r.res.addTrailers(trailers);
+      r.res.end();
+    } catch {
+      // A trailer node refuses to send (invalid characters): cut the response rather than crash.
+      r.res.destroy();
+    }
+    this.call.finish();
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.pump?.detach();
+    // Mid-response failures end in fail(), which cuts the client response (headers were sent).
+    this.call.attemptFailed(this.index, err);
+  }
+}
+
+/** Streams the client body into an exchange with back-pressure and the proxy-body-size limit. */
+class BodyPump {
+  private attached = true;
+  private readonly onData = (chunk: Buffer): void => {
+    const { r, result } = this.attempt.call;
+    result.requestBodyBytes += chunk.length;
+    if (r.bodyLimit > 0 && result.requestBodyBytes > r.bodyLimit) {
+      this.detach();
+      r.body.resume();
+      this.attempt.tooLarge();
+      return;
+    }
+    if (!this.ex.write(chunk)) {
+      r.body.pause();
+      this.ex.once('drain', this.onDrain);
+    }
+  };
+  private readonly onDrain = (): void => {
+    this.attempt.call.r.body.resume();
+  };
+  private readonly onEnd = (): void => {
+    this.detach();
+    this.ex.end();
+  };
+
+  constructor(private readonly attempt: HttpAttempt, private readonly ex: UpstreamExchange) {
+    const body = attempt.call.r.body;
+    body.on('data', this.onData);
+    body.once('end', this.onEnd);
+    body.resume();
+  }
+
+  detach(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    const body = this.attempt.call.r.body;
+    body.off('data', this.onData);
+    body.off('end', this.onEnd);
+  }
+}
 
 /**
  * Streams the client body into `sink` with back-pressure, failing with BodyTooLarge past the
@@ -167,7 +353,8 @@ function pumpBody(
   return detach;
 }
 
-function httpAttempt(
+/** One try over node's https client (HTTPS backends). */
+function httpsAttempt(
   t: Transport,
   r: ForwardRequest,
   ep: Upstream,

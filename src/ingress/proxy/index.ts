@@ -24,6 +24,7 @@ import { errorBody, forwardedHeaders, hostName, InFlight, RoundRobin, TokenBucke
 import { decide, type Decision } from './decide.js';
 import { forward, H2Pool, type ForwardResult, type ResponseSink, type Transport } from './forward.js';
 import { rawAnswer, tunnel } from './tunnel.js';
+import { UpstreamPool } from './upstream.js';
 import { accessLogLine, ProxyMetrics, type RequestRecord } from './observe.js';
 
 export { ProxyMetrics, accessLogLine, type RequestRecord } from './observe.js';
@@ -99,6 +100,7 @@ export class IngressProxy implements IngressDataPlane {
       httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, timeout: 60_000 }),
       httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, rejectUnauthorized: false }),
       h2: new H2Pool(),
+      pool: new UpstreamPool(),
       now: this.now,
       answer: (res, status, detail) => this.answer(res, status, detail),
     };
@@ -181,6 +183,7 @@ export class IngressProxy implements IngressDataPlane {
     for (const s of this.sockets) s.destroy();
     this.h1.closeAllConnections();
     this.transport.httpAgent.destroy();
+    this.transport.pool?.close();
     this.transport.httpsAgent.destroy();
     this.transport.h2.close();
     await done;
@@ -236,7 +239,7 @@ export class IngressProxy implements IngressDataPlane {
       remote: (sock.remoteAddress ?? '').replace(/^::ffff:/, ''),
       scheme: sock.encrypted ? 'https' : 'http',
       port: sock.localPort ?? 0,
-      id: typeof rid === 'string' && rid !== '' ? rid : randomBytes(16).toString('hex'),
+      id: typeof rid === 'string' && rid !== '' ? rid : requestId(),
     };
   }
 
@@ -386,6 +389,21 @@ export class IngressProxy implements IngressDataPlane {
       /* logging must never break serving */
     }
   }
+}
+
+/** Random bytes for request ids, drawn 4 KiB at a time (one crypto call per 256 requests). */
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
+
+/** A fresh 32-hex-digit request id, as nginx's `$request_id`. */
+function requestId(): string {
+  if (idOffset + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idOffset = 0;
+  }
+  const id = idPool.toString('hex', idOffset, idOffset + 16);
+  idOffset += 16;
+  return id;
 }
 
 function reasonOf(status: number): string {
