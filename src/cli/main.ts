@@ -51,6 +51,9 @@ commands:
   image     image mappings for the node agent (DIR/images.yaml)
             [--data-dir DIR] map REF --builtin NAME     run a built-in (kubelite/demo-web, agnhost, shell)
             [--data-dir DIR] map REF --command CMD ...  run a host command
+  lint      [PATH...] [-k DIR] check manifests against best practices
+            --format human|json|sarif|junit, --fail-on error|warning|info, --enable ID,
+            --disable ID, --config FILE, --list (see kubelite lint --help)
   proxy     trace --from POD|IP --to IP:PORT  follow one packet through the proxy's rules
             (see kubelite proxy help)
   version   print the version
@@ -68,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'backup') return backupCommand(rest);
   if (cmd === 'restore') return restoreCommand(rest);
+  if (cmd === 'lint') return (await import('./lint.js')).lintCommand(rest);
   if (cmd === 'proxy') return (await import('./proxy.js')).proxyCommand(rest);
   if (cmd === 'image') {
     const withDir = rest[0] === '--data-dir';

@@ -1,0 +1,128 @@
+/**
+ * Safe readers over user-written objects (anything may have the wrong type) and the pod-template
+ * helpers every workload check needs. Nothing here throws on malformed input.
+ */
+import type { FieldPath, KObject, ObjectRef, PodTemplateRef } from './types.js';
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The value at `path`, or undefined when any step is missing or of the wrong type. */
+export function at(obj: unknown, path: FieldPath): unknown {
+  let cur: unknown = obj;
+  for (const k of path) {
+    if (typeof k === 'number') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[k];
+    } else {
+      if (!isRecord(cur)) return undefined;
+      cur = cur[k];
+    }
+  }
+  return cur;
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function rec(v: unknown): Record<string, unknown> | undefined {
+  return isRecord(v) ? v : undefined;
+}
+
+export function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** A string map (labels, selectors): non-string values are dropped. */
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isRecord(v)) return out;
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+export function kindOf(obj: KObject): string {
+  return str(obj['kind']) ?? '';
+}
+
+export function nameOf(obj: KObject): string {
+  return str(at(obj, ['metadata', 'name'])) ?? str(at(obj, ['metadata', 'generateName'])) ?? '';
+}
+
+/** The object's namespace; 'default' when unset (as kubectl apply would use). */
+export function namespaceOf(obj: KObject): string {
+  return str(at(obj, ['metadata', 'namespace'])) || 'default';
+}
+
+export function annotationsOf(obj: KObject): Record<string, string> {
+  return stringMap(at(obj, ['metadata', 'annotations']));
+}
+
+export function refOf(obj: KObject): ObjectRef {
+  const ns = str(at(obj, ['metadata', 'namespace']));
+  return { apiVersion: str(obj['apiVersion']) ?? '', kind: kindOf(obj), name: nameOf(obj), ...(ns ? { namespace: ns } : {}) };
+}
+
+/** Kinds that carry a pod template, and where it is. */
+export const POD_SPEC_PATHS: Readonly<Record<string, FieldPath>> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
+
+/** Long-running workloads (probes, replicas, rolling updates apply to them; Jobs and Pods differ). */
+export const SERVING_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController'];
+
+/** The pod template of a workload or Pod, or undefined (another kind, or no spec). */
+export function podTemplateOf(obj: KObject): PodTemplateRef | undefined {
+  const specPath = POD_SPEC_PATHS[kindOf(obj)];
+  if (!specPath) return undefined;
+  const spec = rec(at(obj, specPath));
+  if (!spec) return undefined;
+  const labelsPath = kindOf(obj) === 'Pod' ? ['metadata', 'labels'] : [...specPath.slice(0, -1), 'metadata', 'labels'];
+  return { owner: obj, specPath, spec, labels: stringMap(at(obj, labelsPath)) };
+}
+
+export interface ContainerRef {
+  container: Record<string, unknown>;
+  name: string;
+  /** Path of the container object, e.g. [...specPath, 'containers', 0]. */
+  path: FieldPath;
+  type: 'container' | 'initContainer' | 'ephemeralContainer';
+}
+
+/** Containers of a pod spec (init containers too when `withInit`), each with its path. */
+export function containersOf(t: PodTemplateRef, o: { withInit?: boolean } = {}): ContainerRef[] {
+  const out: ContainerRef[] = [];
+  const lists: [string, ContainerRef['type']][] = [['containers', 'container']];
+  if (o.withInit) lists.push(['initContainers', 'initContainer']);
+  for (const [field, type] of lists) {
+    arr(t.spec[field]).forEach((c, i) => {
+      if (!isRecord(c)) return;
+      out.push({ container: c, name: str(c['name']) ?? `#${i}`, path: [...t.specPath, field, i], type });
+    });
+  }
+  return out;
+}
+
+/** A label selector's matchLabels (or a Service's plain map) as a map; undefined when absent. */
+export function selectorOf(v: unknown): Record<string, string> | undefined {
+  if (!isRecord(v)) return undefined;
+  if ('matchLabels' in v || 'matchExpressions' in v) return stringMap(v['matchLabels']);
+  return stringMap(v);
+}
+
+/** Whether every selector pair is in `labels` (an empty selector matches everything). */
+export function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
+  return true;
+}

@@ -1,0 +1,145 @@
+/**
+ * `lintObjects`: runs the checks over a set of objects and returns findings in a stable order.
+ *
+ * Ignore annotations (documented in docs/lint.md):
+ * - `kubelite.io/lint-ignore: check-a,check-b` on an object's metadata.annotations skips those
+ *   checks for the whole object (`*` skips every check).
+ * - `kubelite.io/lint-ignore.container.<container-name>: check-a,check-b` skips those checks for
+ *   findings about that container only.
+ * For workloads both forms are also read from the pod template's annotations
+ * (spec.template.metadata.annotations; for CronJobs spec.jobTemplate.spec.template...), which is
+ * where people who annotate pods tend to put them. Ids are comma-separated, spaces ignored;
+ * unknown ids are ignored (a newer kubelite may know them).
+ *
+ * A check that throws never stops the run: it becomes an `internal-error` finding on that object.
+ */
+import { buildIndex } from './index-objects.js';
+import { ALL_CHECKS } from './checks/index.js';
+import { annotationsOf, at, kindOf, POD_SPEC_PATHS, refOf, stringMap } from './objects.js';
+import type { Check, CheckContext, Finding, KObject, LintObject, ObjectIndex, Severity } from './types.js';
+
+export const IGNORE_ANNOTATION = 'kubelite.io/lint-ignore';
+export const CONTAINER_IGNORE_PREFIX = 'kubelite.io/lint-ignore.container.';
+/** The check id of findings made from a check that threw. */
+export const INTERNAL_ERROR_ID = 'internal-error';
+
+/** Bad flags or configuration (exit code 2 in the CLI). */
+export class LintUsageError extends Error {
+  override readonly name = 'LintUsageError';
+}
+
+export interface LintOptions {
+  /** The checks to choose from (default ALL_CHECKS). */
+  checks?: readonly Check[];
+  /** When non-empty, only these checks run. */
+  enable?: readonly string[];
+  /** These checks never run (applied after `enable`). */
+  disable?: readonly string[];
+  /** Per-check severity overrides (replace both the check's and the problem's severity). */
+  severity?: Readonly<Record<string, Severity>>;
+  mode?: CheckContext['mode'];
+  /** The index cross-object checks read (default: built from `objects`). */
+  index?: ObjectIndex;
+}
+
+/** The checks that run for these options; unknown ids are a LintUsageError. */
+export function selectChecks(opts: Pick<LintOptions, 'checks' | 'enable' | 'disable' | 'severity'> = {}): Check[] {
+  const checks = opts.checks ?? ALL_CHECKS;
+  const known = new Set(checks.map((c) => c.id));
+  const unknown = [...(opts.enable ?? []), ...(opts.disable ?? []), ...Object.keys(opts.severity ?? {})].filter((id) => !known.has(id));
+  if (unknown.length) {
+    throw new LintUsageError(`unknown check${unknown.length > 1 ? 's' : ''}: ${[...new Set(unknown)].join(', ')} (see kubelite lint --list)`);
+  }
+  const enable = new Set(opts.enable ?? []);
+  const disable = new Set(opts.disable ?? []);
+  return checks.filter((c) => (enable.size === 0 || enable.has(c.id)) && !disable.has(c.id));
+}
+
+/** Runs the selected checks over `objects`; findings sorted by object (input order), position, check. */
+export function lintObjects(objects: readonly LintObject[], opts: LintOptions = {}): Finding[] {
+  const mode = opts.mode ?? 'cli';
+  const selected = selectChecks({ checks: opts.checks, enable: opts.enable, disable: opts.disable }).filter((c) => mode === 'cli' || c.admission);
+  const order = new Map(selected.map((c, i) => [c.id, i] as const));
+  const byKind = new Map<string, Check[]>();
+  for (const c of selected) {
+    for (const k of c.kinds) {
+      const list = byKind.get(k);
+      if (list) list.push(c);
+      else byKind.set(k, [c]);
+    }
+  }
+  const ctx: CheckContext = { index: opts.index ?? buildIndex(objects.map((o) => o.obj)), mode };
+  const keyed: { f: Finding; obj: number; line: number; column: number; path: string; check: number }[] = [];
+  objects.forEach((lo, objIndex) => {
+    const checks = byKind.get(kindOf(lo.obj));
+    if (!checks) return;
+    const ignores = ignoresOf(lo.obj);
+    const object = refOf(lo.obj);
+    for (const check of checks) {
+      if (ignores.object.has(check.id) || ignores.object.has('*')) continue;
+      let problems;
+      try {
+        problems = check.run(lo.obj, ctx);
+      } catch (err) {
+        const message = `check ${check.id} failed on this object (a kubelite bug, please report it): ${err instanceof Error ? err.message : String(err)}`;
+        const f: Finding = { message, path: [], check: INTERNAL_ERROR_ID, severity: 'error', object, ...(lo.source ? { source: lo.source } : {}) };
+        keyed.push(key(f, objIndex, order.get(check.id)!));
+        continue;
+      }
+      for (const p of problems) {
+        if (p.container !== undefined) {
+          const c = ignores.containers.get(p.container);
+          if (c && (c.has(check.id) || c.has('*'))) continue;
+        }
+        const severity = opts.severity?.[check.id] ?? p.severity ?? check.severity;
+        const f: Finding = { ...p, check: check.id, severity, object, ...(lo.source ? { source: lo.source } : {}) };
+        keyed.push(key(f, objIndex, order.get(check.id)!));
+      }
+    }
+  });
+  keyed.sort((a, b) => a.obj - b.obj || a.line - b.line || a.column - b.column || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || a.check - b.check);
+  return keyed.map((k) => k.f);
+}
+
+function key(f: Finding, obj: number, check: number): { f: Finding; obj: number; line: number; column: number; path: string; check: number } {
+  const pos = f.source ? safeLocate(f) : { line: 0, column: 0 };
+  return { f, obj, line: pos.line, column: pos.column, path: f.path.join('\0'), check };
+}
+
+function safeLocate(f: Finding): { line: number; column: number } {
+  try {
+    return f.source!.locate(f.path);
+  } catch {
+    return { line: 0, column: 0 };
+  }
+}
+
+interface Ignores {
+  object: Set<string>;
+  containers: Map<string, Set<string>>;
+}
+
+/** The ignore annotations of an object and (for workloads) of its pod template. */
+export function ignoresOf(obj: KObject): Ignores {
+  const out: Ignores = { object: new Set(), containers: new Map() };
+  const sources = [annotationsOf(obj)];
+  const specPath = POD_SPEC_PATHS[kindOf(obj)];
+  if (specPath && specPath.length > 1) sources.push(stringMap(at(obj, [...specPath.slice(0, -1), 'metadata', 'annotations'])));
+  for (const annotations of sources) {
+    for (const [k, v] of Object.entries(annotations)) {
+      if (k === IGNORE_ANNOTATION) {
+        for (const id of splitIds(v)) out.object.add(id);
+      } else if (k.startsWith(CONTAINER_IGNORE_PREFIX)) {
+        const name = k.slice(CONTAINER_IGNORE_PREFIX.length);
+        let set = out.containers.get(name);
+        if (!set) out.containers.set(name, (set = new Set()));
+        for (const id of splitIds(v)) set.add(id);
+      }
+    }
+  }
+  return out;
+}
+
+function splitIds(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
