@@ -1,7 +1,7 @@
 /**
  * Cross-object checks of `kubelite lint` (scope 'cross'): checks that read other objects of the
  * run (or of the cluster, in admission mode) through `ctx.index`. Ids and their kube-score /
- * kube-linter / Polaris counterparts are listed in MAPPING.md next to this file.
+ * kube-linter / Polaris counterparts are listed in docs/lint.md.
  */
 import type { Check } from '../../types.js';
 import { HPA_CHECKS } from './hpa.js';
