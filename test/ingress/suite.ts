@@ -126,7 +126,7 @@ spec:
       await waitFor('http://status.test/anything', 'a');
     });
 
-    it('per-Ingress metrics on :10254 and access logs in ingress-nginx format', { skip: o.backend === 'nginx' ? 'the nginx data plane keeps its own access log and exports no per-Ingress metrics yet' : false }, async () => {
+    it('per-Ingress metrics on :10254 and access logs in ingress-nginx format', async () => {
       for (let i = 0; i < 3; i++) assert.equal((await get('http://status.test/metrics-check')).code, 200);
       // Data plane workers report to the controller in batches (within 50 ms): wait for the scrape to show them.
       const metrics = await until('the requests in /metrics', async () => {
@@ -257,7 +257,7 @@ spec:
       await kc(['delete', 'ingress', 'short-tls']);
     });
 
-    it('4. canary by weight 20 (15-25% of 1,000 requests) and by header (exactly the marked ones)', { skip: o.backend === 'nginx' ? 'known issue 8 bug: nginx reloads drop a few of the 1,000 new connections (14-52 failures in some runs); see the stop note' : false }, async () => {
+    it('4. canary by weight 20 (15-25% of 1,000 requests) and by header (exactly the marked ones)', async () => {
       await apply(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: main}

@@ -12,6 +12,9 @@ import { X509Certificate } from 'node:crypto';
 import { compareRoutes } from '../routes/match.js';
 import type { Backend, HostRoutes, RoutingTable } from '../types.js';
 import { NginxDataPlane, nginxAvailable } from './dataplane.js';
+import { childPids } from './workers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostRoutes, route, svc, table } from './fixture.js';
 import { selfSigned, type TestCert } from './testcerts.js';
 import { Registry } from '../../util/prometheus.js';
@@ -369,4 +372,69 @@ test('an update with an unchanged table does not reload', { skip }, async () => 
   assert.equal(await reach({ host: 'new.test', path: '/x' }), 'B');
   await plane.update(baseTable(certs.secure));
   assert.equal(await reach({ host: 'new.test', path: '/x' }), '404');
+});
+
+test('reloads under a loop of new connections: none fails, and each request sent after update() resolved gets the new configuration', { skip }, async () => {
+  // flip.test alternates between backends A and B, one reload each, while 20 clients open a new
+  // connection per request all along (the e2e canary test's client). A request started after
+  // update(i) resolved and answered before update(i + 1) began must see configuration i.
+  // The running workers are paused (SIGSTOP) across each reload for 300 ms, as a loaded machine
+  // deschedules them: they must not accept connections with the old configuration afterwards.
+  const flip = (i: number): RoutingTable => {
+    const t = baseTable(certs.secure);
+    t.hosts.set('flip.test', hostRoutes('flip.test', [route('/', 'Prefix', i % 2 ? B : A, { ingress: 'flip' })]));
+    return t;
+  };
+  const want = (i: number): string => (i % 2 ? 'B' : 'A');
+  await plane.update(flip(0));
+  let served = 0; // the last i update(flip(i)) resolved for
+  let applying = 0; // the last i update(flip(i)) was called for
+  let stop = false;
+  let ok = 0;
+  const failures = new Map<string, number>();
+  const fail = (k: string): void => void failures.set(k, (failures.get(k) ?? 0) + 1);
+  const loops = Array.from({ length: 20 }, async () => {
+    while (!stop) {
+      const expect = served;
+      try {
+        const r = await request({ host: 'flip.test', path: '/' });
+        if (r.status !== 200) fail(`status ${r.status}`);
+        else if ((JSON.parse(r.body) as Echo).name !== want(expect) && applying === expect) fail(`configuration before ${expect}`);
+        else ok++;
+      } catch (err) {
+        fail((err as NodeJS.ErrnoException).code ?? String(err));
+      }
+    }
+  });
+  try {
+    for (let i = 1; i <= 10; i++) {
+      applying = i;
+      const master = Number(readFileSync(join(plane.workDir, 'nginx.pid'), 'utf8'));
+      const old = childPids(master);
+      const signal = (sig: NodeJS.Signals): void =>
+        old.forEach((pid) => {
+          try {
+            process.kill(pid, sig);
+          } catch {
+            // Exited meanwhile.
+          }
+        });
+      signal('SIGSTOP');
+      const resume = setTimeout(() => signal('SIGCONT'), 300);
+      try {
+        await plane.update(flip(i));
+      } finally {
+        clearTimeout(resume);
+        signal('SIGCONT');
+      }
+      served = i;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+  }
+  await plane.update(baseTable(certs.secure));
+  assert.deepEqual(Object.fromEntries(failures), {});
+  assert.ok(ok > 100, `only ${ok} requests completed`);
 });

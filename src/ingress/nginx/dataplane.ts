@@ -7,13 +7,19 @@
  * addressed, mode 0600) and `nginx.conf.next` → `nginx -t` on it → on success rename it over
  * nginx.conf and SIGHUP the master (nginx starts new workers and lets old ones finish their
  * requests: no connection is dropped) → wait until the control socket answers the new
- * generation. A failed check rejects and leaves the running configuration untouched; a reload
+ * generation AND every worker of the previous configuration has stopped accepting (workers.ts:
+ * nginx lets old workers accept for ~100 ms after the new ones start, longer on a busy machine),
+ * so once update() resolves every new connection is served by the new configuration. A failed check rejects and leaves the running configuration untouched; a reload
  * nginx refuses (seen as the generation never arriving) rejects too, nginx keeping the old one.
  * `close()` asks for a graceful stop (SIGQUIT), then SIGTERM, then SIGKILL.
+ *
+ * Access log and metrics: nginx writes one `kl_metrics` line per request (accesslog.ts) into
+ * <dir>/logs/access.tsv in 64 KiB batches (flushed at least every 500 ms); `LogTail` reads them
+ * and `AccessLogSink` passes nginx's own upstreaminfo line to `accessLog` and counts the request
+ * in the per-Ingress metrics. So lines and metrics lag requests by up to ~0.6 s.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
-import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,8 +27,10 @@ import { join } from 'node:path';
 import type { IngressDataPlane } from '../controller.js';
 import type { RoutingTable } from '../types.js';
 import type { Registry } from '../../util/prometheus.js';
-import { accessLogLine, ProxyMetrics } from '../proxy/observe.js';
-import { parseAccessLine } from './accesslog.js';
+import { ProxyMetrics } from '../proxy/observe.js';
+import { AccessLogSink } from './accesslog.js';
+import { LogTail } from './logtail.js';
+import { childPids, retired } from './workers.js';
 import type { RouteInfo } from './locations.js';
 import { CONTROL_SOCKET, renderNginxConfig, type RenderedNginxConfig } from './render.js';
 
@@ -39,7 +47,8 @@ export interface NginxDataPlaneOptions {
   /** Default 'nginx' (looked up on PATH, then /usr/sbin/nginx). */
   nginxBinary?: string;
   /**
-   * Access log lines (ingress-nginx's upstreaminfo format, as the built-in proxy writes them).
+   * Access log lines (ingress-nginx's upstreaminfo format, written by nginx itself, $time_local in
+   * UTC as the built-in proxy writes it), delivered in batches up to ~0.6 s after the request.
    * Without this and `metrics`, nginx writes upstreaminfo lines to <dir>/logs/access.log itself.
    */
   accessLog?: (line: string) => void;
@@ -54,6 +63,12 @@ export interface NginxDataPlaneOptions {
   /** Graceful stop budget before SIGTERM (default 5 s). */
   shutdownTimeoutMs?: number;
 }
+
+/** The metrics access log (relative to the working directory) and how nginx batches its writes. */
+const METRICS_LOG = 'logs/access.tsv';
+const METRICS_LOG_PARAMS = 'buffer=64k flush=500ms';
+/** How many generations' route ids stay resolvable (buffered lines of retired workers arrive late). */
+const ROUTE_GENERATIONS = 32;
 
 const EMPTY_TABLE: RoutingTable = { hosts: new Map(), conflicts: [], warnings: [] };
 
@@ -79,9 +94,8 @@ export class NginxDataPlane implements IngressDataPlane {
   /** Route infos of the last few generations (old workers may still log requests of older ones). */
   private readonly routesByGen = new Map<number, RouteInfo[]>();
   private readonly logPipe: boolean;
-  /** Receives nginx's JSON access log over syslog/UDP on loopback (stdio pipes are sockets nginx cannot open). */
-  private logSocket?: dgram.Socket;
-  private logTarget = 'logs/access.log';
+  /** Follows the metrics access log nginx writes in 64 KiB batches (see logtail.ts for why not syslog). */
+  private logTail?: LogTail;
   /** The configuration nginx.conf holds now. */
   private currentConfig?: string;
 
@@ -129,12 +143,16 @@ export class NginxDataPlane implements IngressDataPlane {
     if (this.ports.httpPort === 0) this.ports.httpPort = await freePort(this.opts.httpHost);
     if (this.ports.httpsPort === 0) this.ports.httpsPort = await freePort(this.opts.httpHost);
     rmSync(join(this.dir, CONTROL_SOCKET), { force: true });
-    if (this.logPipe) this.logTarget = await this.openLogSocket();
+    if (this.logPipe) this.openLogTail();
     const gen = ++this.generation;
     const rendered = this.render(this.table, gen);
     await this.writeChecked(rendered);
     this.adopt(rendered, gen);
-    const proc = spawn(this.binary, ['-p', `${this.dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(this.binary, ['-p', `${this.dir}/`, '-c', 'nginx.conf', '-g', 'daemon off;'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // $time_local in UTC, as the built-in proxy writes it (nginx keeps TZ for its workers).
+      env: { ...process.env, TZ: 'UTC' },
+    });
     this.proc = proc;
     this.exited = new Promise((resolve) => {
       proc.on('exit', (code) => {
@@ -174,8 +192,31 @@ export class NginxDataPlane implements IngressDataPlane {
       const rendered = this.render(table, gen);
       await this.writeChecked(rendered);
       this.adopt(rendered, gen);
-      this.proc.kill('SIGHUP');
-      await this.waitForGeneration(gen);
+      // The workers serving now are paused across the reload (connections wait in the listen
+      // backlog meanwhile), then retired before they run again: nginx alone would let them keep
+      // accepting with the old configuration for 100+ ms after the new workers answered, so a
+      // client could see the new configuration and then the old one (workers.ts).
+      const previous = childPids(this.proc.pid!).filter((pid) => !retired(pid));
+      const signal = (sig: NodeJS.Signals): void => {
+        for (const pid of previous) {
+          try {
+            process.kill(pid, sig);
+          } catch {
+            // Exited meanwhile.
+          }
+        }
+      };
+      signal('SIGSTOP');
+      try {
+        this.proc.kill('SIGHUP');
+        await this.waitForGeneration(gen);
+        // The master has started the reconfiguration (the new generation answers), so it marks
+        // these workers as exiting and does not respawn them.
+        signal('SIGQUIT');
+      } finally {
+        signal('SIGCONT');
+      }
+      await this.waitRetired(previous, gen);
       this.table = table;
       this.collectGarbage(rendered);
     };
@@ -200,29 +241,30 @@ export class NginxDataPlane implements IngressDataPlane {
         }
       }
     }
-    this.logSocket?.close();
-    this.logSocket = undefined;
+    // After nginx exited: its workers flushed their log buffers, so nothing is lost.
+    this.logTail?.close();
+    this.logTail = undefined;
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Binds the UDP syslog receiver on loopback; returns the access_log target naming it. */
-  private openLogSocket(): Promise<string> {
-    const sock = dgram.createSocket('udp4');
-    this.logSocket = sock;
-    sock.on('message', (msg) => {
-      // `<PRI>timestamp tag: {json}`: the JSON object starts at the first '{'.
-      const text = msg.toString('utf8');
-      const brace = text.indexOf('{');
-      if (brace >= 0) this.onAccessLine(text.slice(brace).trimEnd());
+  /** Starts following a fresh metrics access log (lines of an earlier run are not replayed). */
+  private openLogTail(): void {
+    const path = join(this.dir, METRICS_LOG);
+    rmSync(path, { force: true });
+    rmSync(`${path}.1`, { force: true });
+    this.logTail?.close();
+    const sink = new AccessLogSink((id) => {
+      const dot = id.indexOf('.');
+      return this.routesByGen.get(Number(id.slice(0, dot)))?.[Number(id.slice(dot + 1))];
+    }, { ...(this.metrics ? { metrics: this.metrics } : {}), ...(this.opts.accessLog ? { accessLog: this.opts.accessLog } : {}) });
+    this.logTail = new LogTail(path, (lines) => {
+      for (const l of lines) sink.add(l);
+    }, {
+      reopen: () => {
+        if (this.proc && this.exitCode === undefined) this.proc.kill('SIGUSR1');
+      },
     });
-    return new Promise((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(0, '127.0.0.1', () => {
-        sock.off('error', reject);
-        sock.on('error', (err) => this.log(`nginx data plane: access log socket: ${err.message}`));
-        resolve(`syslog:server=127.0.0.1:${sock.address().port},tag=kubelite_ingress,nohostname`);
-      });
-    });
+    this.logTail.start();
   }
 
   /** Where nginx's files live (tests read the rendered configuration there). */
@@ -250,8 +292,7 @@ export class NginxDataPlane implements IngressDataPlane {
       generation,
       ...(process.getuid?.() === 0 ? { user: 'root' } : {}),
       workerProcesses: this.opts.workerProcesses ?? 'auto',
-      accessLog: this.logTarget,
-      accessLogFormat: this.logPipe ? 'json' : 'upstreaminfo',
+      ...(this.logPipe ? { accessLog: METRICS_LOG, accessLogFormat: 'metrics' as const, accessLogParams: METRICS_LOG_PARAMS } : { accessLog: 'logs/access.log' }),
       errorLog: 'stderr',
     });
     return rendered;
@@ -262,18 +303,7 @@ export class NginxDataPlane implements IngressDataPlane {
     for (const w of rendered.warnings) if (!this.lastWarnings.includes(w)) this.log(`nginx data plane: ${w}`);
     this.lastWarnings = rendered.warnings;
     this.routesByGen.set(generation, rendered.routes);
-    for (const g of this.routesByGen.keys()) if (g < generation - 3) this.routesByGen.delete(g);
-  }
-
-  /** One JSON access log line from nginx → metrics and an upstreaminfo line. */
-  private onAccessLine(line: string): void {
-    const rec = parseAccessLine(line, (id) => {
-      const [gen, idx] = id.split('.').map(Number);
-      return this.routesByGen.get(gen!)?.[idx!];
-    });
-    if (!rec) return;
-    this.metrics?.observe(rec);
-    this.opts.accessLog?.(accessLogLine(rec));
+    for (const g of this.routesByGen.keys()) if (g <= generation - ROUTE_GENERATIONS) this.routesByGen.delete(g);
   }
 
   /** Writes files and nginx.conf.next, `nginx -t`s it, then moves it over nginx.conf. */
@@ -293,21 +323,37 @@ export class NginxDataPlane implements IngressDataPlane {
     this.currentConfig = r.config;
   }
 
-  /** Polls the control socket until it answers `gen` three times in a row (old workers gone quiet). */
+  /**
+   * Polls the control socket until it answers `gen`: the new workers run and accept. (Old
+   * workers may still accept too; waitRetired() is what proves they stopped.)
+   */
   private async waitForGeneration(gen: number): Promise<void> {
     const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 10_000);
-    let streak = 0;
     while (Date.now() < deadline) {
       if (this.exitCode !== undefined) throw new Error(`nginx exited (code ${this.exitCode}): ${this.stderrTail.join(' | ')}`);
       const got = await controlGet(join(this.dir, CONTROL_SOCKET), '/generation').catch(() => undefined);
-      if (got === String(gen)) {
-        if (++streak >= 3) return;
-        continue;
-      }
-      streak = 0;
-      await new Promise((r) => setTimeout(r, 20));
+      if (got === String(gen)) return;
+      await new Promise((r) => setTimeout(r, 5));
     }
     throw new Error(`nginx did not load configuration generation ${gen} in time: ${this.stderrTail.slice(-5).join(' | ')}`);
+  }
+
+  /**
+   * Waits until the workers that ran before the reload stopped accepting connections (see
+   * workers.ts): only then does every new connection get the new configuration. Past the ready
+   * timeout it logs and returns (an old worker stuck in a long task must not block updates).
+   */
+  private async waitRetired(previous: number[], gen: number): Promise<void> {
+    const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 10_000);
+    let left = previous;
+    while ((left = left.filter((pid) => !retired(pid))).length > 0) {
+      if (this.exitCode !== undefined) return;
+      if (Date.now() > deadline) {
+        this.log(`nginx data plane: workers ${left.join(', ')} still accept connections with the configuration before generation ${gen}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Removes certificate files the running configuration no longer names. */

@@ -20,7 +20,7 @@ import { wildcardFor } from '../routes/match.js';
 import type { HostRoutes, Route, RouteOptions, RoutingTable } from '../types.js';
 import { DOLLAR_VAR, hostPort, quote, serverName, validHost } from './escape.js';
 import { block, certFileBase, renderFallback, renderRouteLocation, RenderState, type RouteInfo } from './locations.js';
-import { JSON_LOG_FORMAT } from './accesslog.js';
+import { METRICS_LOG_FORMAT, UPSTREAMINFO_FORMAT } from './accesslog.js';
 
 /** The control endpoint (unix socket under `dir`) that answers `GET /generation`. */
 export const CONTROL_SOCKET = 'control.sock';
@@ -42,8 +42,13 @@ export interface NginxRenderOptions {
   workerProcesses?: number | 'auto';
   /** access_log target ('off', a path relative to dir, or '/dev/stdout'); default 'logs/access.log'. */
   accessLog?: string;
-  /** Log format: ingress-nginx's 'upstreaminfo' (default) or 'json' (parsed by accesslog.ts for metrics). */
-  accessLogFormat?: 'upstreaminfo' | 'json';
+  /** Log format: ingress-nginx's 'upstreaminfo' (default) or 'metrics' (its fields plus metrics ones; accesslog.ts). */
+  accessLogFormat?: 'upstreaminfo' | 'metrics';
+  /**
+   * Extra access_log parameters, e.g. 'buffer=64k flush=500ms' (a file target written in batches
+   * instead of one write per request).
+   */
+  accessLogParams?: string;
   /** error_log target (default 'stderr'). */
   errorLog?: string;
 }
@@ -60,12 +65,6 @@ export interface RenderedNginxConfig {
 
 /** ingress-nginx's defaults, for the fallback location. */
 const DEFAULT_OPTIONS: Readonly<RouteOptions> = DEFAULT_ROUTE_OPTIONS;
-
-/** ingress-nginx's `upstreaminfo` access log format (the built-in proxy writes the same fields). */
-const LOG_FORMAT =
-  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" ' +
-  '$request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] $upstream_addr ' +
-  '$upstream_response_length $upstream_response_time $upstream_status $req_id';
 
 /** Renders the whole configuration; see the file comment. Never throws on table content. */
 export function renderNginxConfig(table: RoutingTable, opts: NginxRenderOptions): RenderedNginxConfig {
@@ -189,11 +188,11 @@ function httpSettings(opts: NginxRenderOptions): string[] {
     'limit_req_status 503;',
     'limit_conn_status 503;',
     '',
-    `log_format upstreaminfo ${quote(LOG_FORMAT)};`,
-    `log_format kl_json escape=json ${quote(JSON_LOG_FORMAT)};`,
+    `log_format upstreaminfo ${quote(UPSTREAMINFO_FORMAT)};`,
+    `log_format kl_metrics ${quote(METRICS_LOG_FORMAT)};`,
     opts.accessLog === 'off'
       ? 'access_log off;'
-      : `access_log ${quote(opts.accessLog ?? 'logs/access.log')} ${opts.accessLogFormat === 'json' ? 'kl_json' : 'upstreaminfo'};`,
+      : `access_log ${quote(opts.accessLog ?? 'logs/access.log')} ${opts.accessLogFormat === 'metrics' ? 'kl_metrics' : 'upstreaminfo'}${opts.accessLogParams ? ` ${opts.accessLogParams}` : ''};`,
     '',
     '# A literal "$" for interpolated strings (nginx has no escape for it).',
     block(`geo $${DOLLAR_VAR} {`, ['default "$";']),
