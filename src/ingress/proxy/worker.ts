@@ -9,8 +9,8 @@
  * `listen-error` with the errno code, so the caller can fall back to free ports); every `update`
  * is applied in order and acknowledged with its `seq`; `close` stops the listeners, flushes and
  * exits. Metrics are folded into per-series deltas (batch.ts) and shipped at most every
- * FLUSH_MS; access-log lines go straight to the shared file (O_APPEND keeps lines whole), or to
- * the primary when it has no file. A worker whose IPC channel closes (the primary died) exits,
+ * FLUSH_MS; access-log lines are appended to the shared file in batches of whole lines (O_APPEND
+ * keeps each batch in one piece), or sent to the primary when it has no file. A worker whose IPC channel closes (the primary died) exits,
  * and SIGINT/SIGTERM are left to the primary, which stops its workers itself.
  */
 import cluster from 'node:cluster';
@@ -22,6 +22,9 @@ import type { RequestRecord } from './observe.js';
 
 /** Longest a finished request waits before its metrics reach the primary. */
 const FLUSH_MS = 50;
+/** Access-log lines are written in batches of up to 64 KiB, at least every 200 ms. */
+const FILE_BUFFER_BYTES = 64 * 1024;
+const FILE_FLUSH_MS = 200;
 
 function runWorker(): void {
   let proxy: IngressProxy | undefined;
@@ -30,6 +33,15 @@ function runWorker(): void {
   let lines: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
+  let fileBuf = '';
+  let fileTimer: NodeJS.Timeout | undefined;
+  const flushFile = (): void => {
+    if (fileTimer) clearTimeout(fileTimer);
+    fileTimer = undefined;
+    if (fileBuf === '' || !file) return;
+    file.write(fileBuf);
+    fileBuf = '';
+  };
 
   const send = (m: WorkerMessage): void => {
     if (process.connected) process.send!(m);
@@ -52,7 +64,12 @@ function runWorker(): void {
       file.on('error', (err) => console.error(`ingress worker ${cluster.worker?.id}: access log: ${err.message}`));
     }
     const accessLog = file
-      ? (line: string): void => void file!.write(`${line}\n`)
+      ? (line: string): void => {
+          // Buffered like nginx's `access_log ... buffer=64k flush=...`: one write per batch, not per request.
+          fileBuf += `${line}\n`;
+          if (fileBuf.length >= FILE_BUFFER_BYTES) flushFile();
+          else fileTimer ??= setTimeout(flushFile, FILE_FLUSH_MS);
+        }
       : o.forwardAccessLog
         ? (line: string): void => {
             lines.push(line);
@@ -82,6 +99,7 @@ function runWorker(): void {
     if (timer) clearTimeout(timer);
     flush();
     await proxy?.close().catch(() => undefined);
+    flushFile();
     if (file) await new Promise<void>((r) => file!.end(() => r()));
     process.exit(0);
   };
