@@ -32,6 +32,7 @@ import {
   wantsAggregated,
 } from './discovery.js';
 import { openapiV2, openapiV3Document, openapiV3Root } from '../api/openapi.js';
+import { LintAdmission, type LintAdmissionMode } from './admission/lint.js';
 
 export interface ApiServerOptions {
   backend: Backend;
@@ -46,6 +47,8 @@ export interface ApiServerOptions {
   tokens: string[];
   now?: () => Date;
   bookmarkIntervalMs?: number;
+  /** Admission lint of user writes (`--lint-admission`; default 'off' here, 'warn' in the CLI). */
+  lintAdmission?: LintAdmissionMode;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
@@ -61,13 +64,16 @@ export class ApiServer {
   private namespaces?: LocalInformer;
   /** Node agents serving pod log/exec/attach/portforward (see nodeconnections.ts). */
   readonly nodes = new NodeConnections();
+  /** Admission lint (see admission/lint.ts); `lint.setMode()` changes the mode while serving. */
+  readonly lint: LintAdmission;
 
   constructor(private readonly opts: ApiServerOptions) {
     const now = opts.now ?? (() => new Date());
     const recent = new RecentObjects();
     this.registry = new Registry({ backend: opts.backend, plugins: opts.kindPlugins, strategies: opts.strategies, now, recent });
     this.cache = new WatchCache(opts.backend, { prefix: ROOT, recent });
-    this.deps = { registry: this.registry, cache: this.cache, plugins: opts.httpPlugins, now, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodes: this.nodes };
+    this.lint = new LintAdmission({ mode: opts.lintAdmission ?? 'off' });
+    this.deps = { registry: this.registry, cache: this.cache, plugins: opts.httpPlugins, now, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodes: this.nodes, lint: this.lint };
     this.tokenBufs = opts.tokens.map((t) => Buffer.from(t));
   }
 
@@ -78,6 +84,7 @@ export class ApiServer {
     this.namespaces = new LocalInformer([nsStore], this.cache, {});
     await this.namespaces.start();
     this.registry.useNamespaceCache((name) => this.namespaces?.get(nsStore.key(undefined, name)));
+    await this.lint.start({ registry: this.registry, cache: this.cache });
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err) => sendError(res, err));
     };
@@ -114,6 +121,7 @@ export class ApiServer {
   async close(): Promise<void> {
     this.ready = false;
     this.namespaces?.close();
+    this.lint.close();
     this.cache.close();
     if (this.server) {
       const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));

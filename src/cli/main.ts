@@ -9,6 +9,7 @@ import { LockError } from './lock.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
 import { imageMapCommand } from '../node/runtime/images.js';
+import { isLintAdmissionMode } from '../apiserver/admission/lint.js';
 
 const USAGE = `usage: kubelite <command> [flags]
 
@@ -40,6 +41,8 @@ commands:
             --ingress-workers N   built-in proxy worker processes: auto (default: one per
                                   CPU, like nginx's worker_processes) | 0 (in kubelite's own
                                   process) | a number
+            --lint-admission M    lint user writes: warn (default: findings as kubectl
+                                  warnings) | deny (422 Invalid) | off
   backup    write a consistent snapshot of every object (safe while the cluster serves)
             --out FILE            the backup file (gzip'd JSON lines, mode 0600)
             --kubeconfig PATH     cluster to read (default DIR/kubeconfig)
@@ -105,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
         'disable-ingress': { type: 'boolean', default: false },
         'ingress-backend': { type: 'string', default: 'builtin' },
         'ingress-workers': { type: 'string', default: 'auto' },
+        'lint-admission': { type: 'string', default: 'warn' },
       },
       strict: true,
     }));
@@ -143,6 +147,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`kubelite up: --ingress-workers must be auto or a number from 0 to 256 (got ${JSON.stringify(workersFlag)})\n`);
     return 2;
   }
+  const lintAdmission = values['lint-admission'];
+  if (!isLintAdmissionMode(lintAdmission)) {
+    process.stderr.write(`kubelite up: --lint-admission must be warn, deny or off (got ${JSON.stringify(lintAdmission)})\n`);
+    return 2;
+  }
   const started = performance.now();
   let cluster;
   try {
@@ -152,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
       store: values.store,
       serviceCIDR: values['service-cidr']!,
       nodePortRange: values['node-port-range'],
+      lintAdmission,
       node: values['disable-agent']
         ? undefined
         : {

@@ -20,6 +20,7 @@ import type { ProxyOptions, RunningProxy } from '../proxy/index.js';
 import type { RunningDns } from '../dns/index.js';
 import type { RunningIngress } from '../ingress/index.js';
 import { nthAddress } from '../apiserver/bootstrap.js';
+import type { LintAdmissionMode } from '../apiserver/admission/lint.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -44,6 +45,8 @@ export interface UpOptions {
   lbPool?: string;
   /** Run cluster DNS on the node (needs `node`; the CLI does unless --disable-dns). */
   dns?: UpDnsOptions;
+  /** Admission lint of user writes (`--lint-admission`; default 'off' here, the CLI passes 'warn'). */
+  lintAdmission?: LintAdmissionMode;
   /** Run the ingress controller and its data plane on the node (needs `node`; the CLI does unless --disable-ingress). */
   ingress?: { dataPlane?: 'builtin' | 'nginx'; httpPort?: number; httpsPort?: number; /** Built-in proxy worker processes (default 0: in-process). */ workers?: number };
 }
@@ -150,6 +153,7 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
       tokens: [pki.adminToken],
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      lintAdmission: opts.lintAdmission,
     });
     started.unshift(() => strategies.stop());
     await strategies.load(server.registry);

@@ -29,6 +29,8 @@ import { serveWatch } from './watch.js';
 import { handleScale } from './scale.js';
 import { handlePodSubresource } from './pods.js';
 import type { NodeConnections } from '../nodeconnections.js';
+import type { LintAdmission } from '../admission/lint.js';
+import { limitWarnings } from '../admission/warnings.js';
 
 export interface HandlerDeps {
   registry: Registry;
@@ -38,6 +40,8 @@ export interface HandlerDeps {
   bookmarkIntervalMs?: number;
   /** Node agents answering pod log/exec/attach/portforward. */
   nodes?: NodeConnections;
+  /** Admission lint of user writes (see admission/lint.ts); absent: none. */
+  lint?: LintAdmission;
 }
 
 /** Where a served resource is stored (HPA v1 lives as v2, events.k8s.io Events as core Events). */
@@ -79,7 +83,7 @@ function managerFrom(ctx: Ctx, fallbackFromAgent: boolean): string {
 }
 
 export function writeContext(ctx: Ctx, opts: { operation?: 'Update' | 'Apply'; manager?: string; subresource?: string } = {}): WriteContext {
-  return {
+  const wctx: WriteContext = {
     manager: opts.manager ?? managerFrom(ctx, true),
     operation: opts.operation ?? 'Update',
     dryRun: dryRunOf(ctx.q),
@@ -87,6 +91,10 @@ export function writeContext(ctx: Ctx, opts: { operation?: 'Update' | 'Apply'; m
     now: ctx.deps.now(),
     subresource: opts.subresource,
   };
+  // User writes of the object itself are linted; subresources (status, scale, binding) are not.
+  const lint = ctx.deps.lint;
+  if (lint && lint.mode !== 'off' && !opts.subresource) wctx.admit = (obj) => lint.admit(obj, wctx);
+  return wctx;
 }
 
 /** Decodes a request body into an object of the kind, applying fieldValidation. */
@@ -122,8 +130,9 @@ export function checkObject(ctx: Ctx, value: unknown, duplicates: string[], warn
   return obj;
 }
 
-function sendObject(ctx: Ctx, code: number, obj: KObject, warnings: string[]): void {
+function sendObject(ctx: Ctx, code: number, obj: KObject, allWarnings: string[]): void {
   const out = ctx.out(obj);
+  const warnings = allWarnings.length ? limitWarnings(allWarnings) : allWarnings;
   if (ctx.negotiated.as === 'table') {
     send(ctx.res, code, ctx.deps.plugins.table(ctx.info, [out], { includeObject: ctx.q.get('includeObject') ?? 'Metadata' }), {
       contentType: ctx.negotiated.contentType,

@@ -249,6 +249,7 @@ export class ResourceStore {
     const reservation = await strategy.reserve?.(obj, undefined, ctx);
     try {
       strategy.validateCreate(obj, ctx);
+      ctx.admit?.(obj, undefined);
       meta.managedFields = strategy.managedFields(undefined, obj, ctx);
       if (ctx.dryRun) {
         await reservation?.rollback();
@@ -385,6 +386,8 @@ export class ResourceStore {
       } else delete meta.generation;
       if (subresource === 'status') strategy.validateStatusUpdate(next, live, ctx);
       else strategy.validateUpdate(next, live, ctx);
+      // Admission never holds up an object on its way out (finalizers being removed).
+      if (subresource !== 'status' && !meta.deletionTimestamp) ctx.admit?.(next, live);
       meta.resourceVersion = live.metadata.resourceVersion;
       const withoutMF = (o: KObject): unknown => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } });
       if (jsonEqual(withoutMF(next), withoutMF(live)) && !ctx.forceWrite) {

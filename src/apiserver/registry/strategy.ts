@@ -25,6 +25,13 @@ export interface WriteContext {
    * (the `default/kubernetes` Endpoints on a loopback address). Never set from a request.
    */
   skipValidation?: boolean;
+  /**
+   * Admission for user writes: set only by the HTTP handlers (never by in-process clients),
+   * called by the store with the object as it will be stored, after defaulting and validation
+   * and before it is written (dry runs too); it may add to `warnings` or throw a StatusError to
+   * refuse the write. Not called for the status subresource. See admission/lint.ts.
+   */
+  admit?: (obj: KObject, old: KObject | undefined) => void;
 }
 
 export function internalContext(manager: string, now = new Date()): WriteContext {
