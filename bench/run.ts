@@ -4,7 +4,7 @@
  *
  * Flags:
  *   --no-build        use the existing dist/ (built if missing) instead of rebuilding
- *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns, ingress
+ *   --only a,b        run a subset: startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns, ingress, lint
  *   --readme          also replace the "## Benchmarks" section of README.md with the summary
  *   --out FILE        results file (default bench/results/apiserver.md)
  */
@@ -28,8 +28,9 @@ import { run as pods } from './pods.js';
 import { run as proxy } from './proxy.js';
 import { run as dns } from './dns.js';
 import { run as ingress } from './ingress.js';
+import { run as lint } from './lint.js';
 
-const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns, ingress };
+const BENCHES: Record<string, Bench> = { startup, throughput, fixedrate, watch, rss, etcd, controllers, pods, proxy, dns, ingress, lint };
 
 type Results = Partial<Record<keyof typeof BENCHES, BenchResult>>;
 
@@ -180,6 +181,15 @@ export function summaryMarkdown(r: Results, machine: Machine, resultsPath: strin
       'Cluster DNS memory: server RSS with 1,000 → 10,000 Services; zone heap per Service', '—',
       `${mib(m['rss.1k'])} → ${mib(m['rss.10k'])} MiB; ${int(m['zone.bytesPerService'])} B/Service`,
       '—', '—', '—',
+    ]);
+  }
+  if (r.lint) {
+    const m = r.lint.metrics;
+    rows.push([
+      '`kubelite lint` objects/s, 50,000 generated objects, end to end (CPU time; wall)',
+      '≥ 10,000/s',
+      `${int(m['e2e.objectsPerSec.cpu'])}/s (wall ${int(m['e2e.objectsPerSec.wall'])}/s); lint only ${int(m['lint.objectsPerSec.cpu'])}/s; peak RSS ${mib(m['e2e.maxRss'])} MiB`,
+      '—', '—', met(m['e2e.objectsPerSec.cpu'] >= 10_000),
     ]);
   }
   const busy = machine.loadavg[0] > machine.nproc * 0.5;

@@ -45,8 +45,10 @@ export function firstTooDeepLine(text: string, max: number): number | undefined 
     let atTokenStart = true;
     let lastSignificant = '';
     let extra = 0; // compact "- - -" levels on this line
+    let sawHash = false;
     for (; i < end; i++) {
       const c = text[i]!;
+      if (c === '#') sawHash = true;
       if (quote) {
         if (quote === '"' && c === '\\') i++;
         else if (c === quote) {
@@ -79,7 +81,11 @@ export function firstTooDeepLine(text: string, max: number): number | undefined 
       lastSignificant = c;
     }
     if (flow + indents.length + extra > max) return lineNo;
-    if (!quote && flow === 0 && lastSignificant !== '' && /(^|\s)[|>][-+0-9]*$/.test(trimComment(text.slice(pos, end)))) {
+    // The regex can only match when the line ends (before any comment) in a block scalar header
+    // character (or in non-ASCII space trimEnd removes); checking that first skips the slice and
+    // regex on almost every line.
+    if (!quote && flow === 0 && lastSignificant !== '' && (sawHash || BLOCK_HEADER_END.includes(lastSignificant) || lastSignificant.charCodeAt(0) > 127) &&
+      /(^|\s)[|>][-+0-9]*$/.test(trimComment(text.slice(pos, end)))) {
       blockScalarParent = indent;
     }
     if (end >= n) break;
@@ -87,6 +93,8 @@ export function firstTooDeepLine(text: string, max: number): number | undefined 
   }
   return undefined;
 }
+
+const BLOCK_HEADER_END = '|>-+0123456789';
 
 function trimComment(line: string): string {
   const hash = line.search(/\s#/);

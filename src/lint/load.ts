@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Composer, LineCounter, Parser, isMap, isScalar, isSeq, isAlias, type Document, type Node as YamlNode } from 'yaml';
 import { firstTooDeepLine } from './depth-scan.js';
+import { fastOffsetOf, linePos, parseFastYaml, type FastFile } from './fast-yaml.js';
 import { isRecord } from './objects.js';
 import type { FieldPath, KObject, LintObject, Source } from './types.js';
 
@@ -55,17 +56,48 @@ export interface LoadResult {
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 100;
 export const STDIN_NAME = '<stdin>';
+/** Deepest nesting the fast path handles itself (deeper input goes to the guarded general path). */
+const FAST_MAX_DEPTH = 200;
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 /** Parses manifest text (multi-document YAML or JSON) from `file` into objects. */
 export function parseManifests(text: string, file: string, opts: LoadOptions = {}): LoadResult {
   const out: LoadResult = { objects: [], errors: [] };
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+  // The fast path first: it is a linear pass whose recursion is bounded by its own exact depth
+  // limit (it gives up beyond it, or beyond FAST_MAX_DEPTH), so it needs no pre-scan. The scan
+  // guards the yaml package's recursive parser, which runs only when the fast path gives up.
+  const fast = parseFastYaml(text, Math.min(maxDepth, FAST_MAX_DEPTH));
+  if (fast) {
+    addFastObjects(out, fast, file);
+    return out;
+  }
   const deepLine = firstTooDeepLine(text, maxDepth);
   if (deepLine !== undefined) {
     out.errors.push(new LintInputError(file, `nesting deeper than ${maxDepth} levels`, { line: deepLine }));
     return out;
   }
+  return parseWithYamlPackage(text, file, opts);
+}
+
+/** The objects of a file the fast path parsed (it accepts only valid, duplicate-free mapping documents). */
+function addFastObjects(out: LoadResult, fast: FastFile, file: string): void {
+  const pos = (offset: number): { line: number; column: number } => linePos(fast.lineStarts, offset);
+  fast.docs.forEach((d, docIndex) => {
+    if (d === null) return;
+    const locate = (path: FieldPath): { line: number; column: number } => pos(fastOffsetOf(d, path));
+    addObject(out, d.value, { file, doc: docIndex, locate }, pos(d.start));
+  });
+}
+
+/**
+ * The general path: the yaml package's parser and composer with line tracking. Also what the
+ * fast path falls back to for anything outside its subset, so it alone produces parse errors.
+ * Exported for tests that compare both paths.
+ */
+export function parseWithYamlPackage(text: string, file: string, opts: LoadOptions = {}): LoadResult {
+  const out: LoadResult = { objects: [], errors: [] };
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
   const lc = new LineCounter();
   const pos = (offset: number): { line: number; column: number } => {
     const p = lc.linePos(offset);
