@@ -12,7 +12,7 @@
  * replaces `failOn`.
  */
 import { parseArgs } from 'node:util';
-import { ALL_CHECKS } from '../lint/checks/index.js';
+import { ALL_CHECKS, OPTIONAL_CHECKS } from '../lint/checks/index.js';
 import { loadConfig, SEVERITIES, type LintConfig } from '../lint/config.js';
 import { loadPaths, type LoadPathsOptions } from '../lint/load.js';
 import { lintObjects, selectChecks, LintUsageError } from '../lint/run.js';
@@ -29,6 +29,7 @@ flags:
   --format F            human (default) | json | sarif | junit
   --fail-on S           exit 1 when a finding is at or above S: error | warning (default) | info
   --enable ID[,ID]      run only these checks (repeatable)
+  --enable-optional ID[,ID]  also run these checks that are off by default (repeatable)
   --disable ID[,ID]     do not run these checks (repeatable)
   --config FILE         configuration (default ./.kubelite-lint.yaml when present)
   --list                list the checks and exit
@@ -56,6 +57,7 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
   const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
   const checks = io.checks ?? ALL_CHECKS;
+  const optional = io.checks ? [] : OPTIONAL_CHECKS;
   const usage = (msg: string): number => {
     err(`kubelite lint: ${msg}\n(see kubelite lint --help)\n`);
     return 2;
@@ -72,6 +74,7 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
         format: { type: 'string' },
         'fail-on': { type: 'string' },
         enable: { type: 'string', multiple: true },
+        'enable-optional': { type: 'string', multiple: true },
         disable: { type: 'string', multiple: true },
         config: { type: 'string' },
         list: { type: 'boolean' },
@@ -92,7 +95,8 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
     return usage(`--fail-on must be error, warning or info (got ${JSON.stringify(failOnFlag)})`);
   }
   if (values['list']) {
-    out(format === 'json' ? JSON.stringify(checks.map(listEntry), null, 2) + '\n' : listTable(checks));
+    const all = [...checks.map((c) => ({ c, optional: false })), ...optional.map((c) => ({ c, optional: true }))];
+    out(format === 'json' ? JSON.stringify(all.map(listEntry), null, 2) + '\n' : listTable(all));
     return 0;
   }
   const ids = (v: unknown): string[] => ((v as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -100,10 +104,10 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
   let selected: Check[];
   const enableFlag = ids(values['enable']);
   try {
-    config = loadConfig(values['config'] as string | undefined, { checks, cwd: io.cwd });
+    config = loadConfig(values['config'] as string | undefined, { checks: [...checks, ...optional], cwd: io.cwd });
     const enable = enableFlag.length ? enableFlag : (config.enable ?? []);
     const disable = [...(config.disable ?? []).filter((id) => !enableFlag.includes(id)), ...ids(values['disable'])];
-    selected = selectChecks({ checks, enable, disable, severity: config.severity });
+    selected = selectChecks({ checks, optional, enable, enableOptional: ids(values['enable-optional']), disable, severity: config.severity });
   } catch (e) {
     if (e instanceof LintUsageError) return usage(e.message);
     throw e;
@@ -126,12 +130,13 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
   return findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]) ? 1 : 0;
 }
 
-function listEntry(c: Check): Record<string, unknown> {
-  return { id: c.id, severity: c.severity, scope: c.scope, admission: c.admission, kinds: c.kinds, description: c.description };
+function listEntry({ c, optional }: { c: Check; optional: boolean }): Record<string, unknown> {
+  return { id: c.id, severity: c.severity, scope: c.scope, admission: c.admission, optional, kinds: c.kinds, description: c.description };
 }
 
-function listTable(checks: readonly Check[]): string {
-  const w = Math.max(2, ...checks.map((c) => c.id.length));
-  const rows = checks.map((c) => `${c.id.padEnd(w)}  ${c.severity.padEnd(7)}  ${c.scope.padEnd(6)}  ${c.description}`);
-  return [`${'ID'.padEnd(w)}  SEVERITY SCOPE   DESCRIPTION`, ...rows].join('\n') + `\n${checks.length} checks\n`;
+function listTable(checks: readonly { c: Check; optional: boolean }[]): string {
+  const w = Math.max(2, ...checks.map(({ c }) => c.id.length));
+  const rows = checks.map(({ c, optional }) => `${c.id.padEnd(w)}  ${c.severity.padEnd(7)}  ${c.scope.padEnd(6)}  ${optional ? '(optional: --enable-optional) ' : ''}${c.description}`);
+  const n = checks.filter((x) => x.optional).length;
+  return [`${'ID'.padEnd(w)}  SEVERITY SCOPE   DESCRIPTION`, ...rows].join('\n') + `\n${checks.length - n} checks, ${n} optional\n`;
 }

@@ -156,6 +156,12 @@ describe('selectChecks', () => {
     ['unknown enable', { checks: CHECKS, enable: ['nope'] }, /unknown check: nope/],
     ['unknown disable', { checks: CHECKS, disable: ['nope', 'nah'] }, /unknown checks: nope, nah/],
     ['unknown severity override', { checks: CHECKS, severity: { nope: 'info' } }, /unknown check: nope/],
+    ['optional checks are off by default', { checks: CHECKS.slice(0, 2), optional: CHECKS.slice(2) }, ['fake-container', 'fake-object']],
+    ['enableOptional adds to the defaults', { checks: CHECKS.slice(0, 2), optional: CHECKS.slice(2), enableOptional: ['fake-throws'] }, ['fake-container', 'fake-object', 'fake-throws']],
+    ['enable may name an optional check', { checks: CHECKS.slice(0, 2), optional: CHECKS.slice(2), enable: ['fake-cross'] }, ['fake-cross']],
+    ['disable wins over enableOptional', { checks: CHECKS.slice(0, 2), optional: CHECKS.slice(2), enableOptional: ['fake-cross'], disable: ['fake-cross'] }, ['fake-container', 'fake-object']],
+    ['enableOptional of a default check', { checks: CHECKS.slice(0, 2), optional: CHECKS.slice(2), enableOptional: ['fake-object'] }, /not an optional check .*: fake-object/],
+    ['the real optional checks are known', { enableOptional: ['container-ephemeral-storage'], enable: ['container-ephemeral-storage'] }, ['container-ephemeral-storage']],
   ];
   for (const [name, opts, want] of cases) {
     it(name, () => {

@@ -14,7 +14,7 @@
  * A check that throws never stops the run: it becomes an `internal-error` finding on that object.
  */
 import { buildIndex } from './index-objects.js';
-import { ALL_CHECKS } from './checks/index.js';
+import { ALL_CHECKS, OPTIONAL_CHECKS } from './checks/index.js';
 import { annotationsOf, at, kindOf, POD_SPEC_PATHS, refOf, stringMap } from './objects.js';
 import type { Check, CheckContext, Finding, KObject, LintObject, ObjectIndex, Severity } from './types.js';
 
@@ -31,8 +31,12 @@ export class LintUsageError extends Error {
 export interface LintOptions {
   /** The checks to choose from (default ALL_CHECKS). */
   checks?: readonly Check[];
-  /** When non-empty, only these checks run. */
+  /** Checks that are off unless named in `enableOptional` or `enable` (default OPTIONAL_CHECKS when `checks` is not given). */
+  optional?: readonly Check[];
+  /** When non-empty, only these checks run (default or optional ones). */
   enable?: readonly string[];
+  /** Optional checks added to the default set (kube-score's --enable-optional-test). */
+  enableOptional?: readonly string[];
   /** These checks never run (applied after `enable`). */
   disable?: readonly string[];
   /** Per-check severity overrides (replace both the check's and the problem's severity). */
@@ -43,16 +47,22 @@ export interface LintOptions {
 }
 
 /** The checks that run for these options; unknown ids are a LintUsageError. */
-export function selectChecks(opts: Pick<LintOptions, 'checks' | 'enable' | 'disable' | 'severity'> = {}): Check[] {
+export function selectChecks(opts: Pick<LintOptions, 'checks' | 'optional' | 'enable' | 'enableOptional' | 'disable' | 'severity'> = {}): Check[] {
   const checks = opts.checks ?? ALL_CHECKS;
-  const known = new Set(checks.map((c) => c.id));
-  const unknown = [...(opts.enable ?? []), ...(opts.disable ?? []), ...Object.keys(opts.severity ?? {})].filter((id) => !known.has(id));
+  const optional = opts.optional ?? (opts.checks ? [] : OPTIONAL_CHECKS);
+  const known = new Set([...checks, ...optional].map((c) => c.id));
+  const unknown = [...(opts.enable ?? []), ...(opts.enableOptional ?? []), ...(opts.disable ?? []), ...Object.keys(opts.severity ?? {})].filter((id) => !known.has(id));
   if (unknown.length) {
     throw new LintUsageError(`unknown check${unknown.length > 1 ? 's' : ''}: ${[...new Set(unknown)].join(', ')} (see kubelite lint --list)`);
   }
+  const optionalIds = new Set(optional.map((c) => c.id));
+  const notOptional = (opts.enableOptional ?? []).filter((id) => !optionalIds.has(id));
+  if (notOptional.length) throw new LintUsageError(`not an optional check (it runs by default): ${[...new Set(notOptional)].join(', ')}`);
   const enable = new Set(opts.enable ?? []);
+  const extra = new Set(opts.enableOptional ?? []);
   const disable = new Set(opts.disable ?? []);
-  return checks.filter((c) => (enable.size === 0 || enable.has(c.id)) && !disable.has(c.id));
+  const base = enable.size > 0 ? [...checks, ...optional].filter((c) => enable.has(c.id)) : [...checks, ...optional.filter((c) => extra.has(c.id))];
+  return base.filter((c) => !disable.has(c.id));
 }
 
 /** Runs the selected checks over `objects`; findings sorted by object (input order), position, check. */

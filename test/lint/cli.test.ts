@@ -6,7 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -185,5 +185,22 @@ spec:
     assert.equal(r.code, 1, r.err);
     assert.match(r.out, /<testsuite name="[^"]*kust \(kustomized\)" tests="1" failures="1"/);
     assert.match(r.out, /<testcase name="Deployment k-web"/);
+  });
+});
+
+describe('kubelite lint: optional checks', () => {
+  const SEED = new URL('../../../shared/examples/seed-app.yaml', import.meta.url).pathname;
+  const ids = async (args: string[]): Promise<{ code: number; ids: string[]; out: string }> => {
+    let out = '';
+    const code = await lintCommand(args, { stdout: (s) => (out += s), stderr: () => {} });
+    return { code, out, ids: args.includes('--list') ? [] : (JSON.parse(out) as { check: string }[]).map((f) => f.check) };
+  };
+  it('are off by default and run with --enable-optional; --list marks them', { skip: existsSync(SEED) ? false : 'no seed sample' }, async () => {
+    assert.ok(!(await ids([SEED, '--format', 'json'])).ids.includes('container-ephemeral-storage'));
+    const on = await ids([SEED, '--format', 'json', '--enable-optional', 'container-ephemeral-storage']);
+    assert.ok(on.ids.includes('container-ephemeral-storage'), on.ids.join(','));
+    assert.equal((await lintCommand([SEED, '--enable-optional', 'image-tag'], { stdout: () => {}, stderr: () => {} })), 2, 'a default check is not optional');
+    const list = await ids(['--list']);
+    assert.match(list.out, /^container-ephemeral-storage .*\(optional: --enable-optional\)/m);
   });
 });
