@@ -179,62 +179,73 @@ export async function up(opts: UpOptions): Promise<RunningCluster> {
       const n = node;
       started.unshift(() => n.stop());
     }
+    // The proxy, DNS and ingress only need the node and the API: started side by side (ingress forks its
+    // proxy workers and makes a certificate, DNS binds its ports), each registering its stop once up.
     let proxy: RunningProxy | undefined;
-    if (node && opts.proxy) {
+    const startProxyPart = async (n: RunningNode, proxyOpts: NonNullable<UpOptions['proxy']>): Promise<void> => {
       const { startProxy } = await import('../proxy/index.js');
       const lbPool = opts.lbPool ?? DEFAULT_LB_POOL;
       proxy = await startProxy({ registry: server.registry, cache: server.cache }, {
-        ...opts.proxy,
+        ...proxyOpts,
         node: {
-          name: node.name,
-          addresses: [node.internalIP],
-          podCIDR: node.podCIDR,
+          name: n.name,
+          addresses: [n.internalIP],
+          podCIDR: n.podCIDR,
           serviceCIDR: opts.serviceCIDR,
-          isolated: node.mode === 'netns',
-          bridge: node.bridge,
+          isolated: n.mode === 'netns',
+          bridge: n.bridge,
           routedCIDRs: lbPool ? poolCIDRs(lbPool) : [],
         },
         ...(opts.quiet ? { log: () => undefined } : {}),
       });
       const p = proxy;
       started.unshift(() => p.stop());
-    }
+    };
     let dns: RunningDns | undefined;
-    if (node && opts.dns) {
+    const startDnsPart = async (n: RunningNode, dnsOpts: NonNullable<UpOptions['dns']>): Promise<void> => {
       dns = await startNodeDns({ registry: server.registry, cache: server.cache }, {
-        dns: opts.dns,
-        host: node.internalIP,
-        nodeName: node.name,
+        dns: dnsOpts,
+        host: n.internalIP,
+        nodeName: n.name,
         clusterIP: nthAddress(opts.serviceCIDR, 10),
         clusterDomain: opts.node?.clusterDomain,
         quiet: opts.quiet,
       });
       const d = dns;
       started.unshift(() => d.stop());
-    }
+    };
     let ingress: RunningIngress | undefined;
-    if (node && opts.ingress) {
+    const startIngressPart = async (n: RunningNode, ingressOpts: NonNullable<UpOptions['ingress']>): Promise<void> => {
       const { startIngress } = await import('../ingress/index.js');
       // Access logs (ingress-nginx's format) go to a file, not to kubelite's own output.
       mkdirSync(join(dataDir, 'ingress'), { recursive: true, mode: 0o700 });
       const accessLog = createWriteStream(join(dataDir, 'ingress', 'access.log'), { flags: 'a', mode: 0o600 });
       started.unshift(() => new Promise<void>((r) => accessLog.end(() => r())));
       ingress = await startIngress({ registry: server.registry, cache: server.cache }, {
-        host: node.internalIP,
-        nodeName: node.name,
-        dataPlane: opts.ingress.dataPlane ?? 'builtin',
-        httpPort: opts.ingress.httpPort,
-        httpsPort: opts.ingress.httpsPort,
+        host: n.internalIP,
+        nodeName: n.name,
+        dataPlane: ingressOpts.dataPlane ?? 'builtin',
+        httpPort: ingressOpts.httpPort,
+        httpsPort: ingressOpts.httpsPort,
         workDir: join(dataDir, 'ingress'),
         clusterCA: { certPem: pki.caCertPem, keyPem: readFileSync(join(dataDir, 'pki', 'ca.key'), 'utf8') },
         accessLog: (line: string): void => void accessLog.write(`${line}\n`),
         // Proxy workers append to the same file themselves (O_APPEND keeps lines whole).
         accessLogPath: join(dataDir, 'ingress', 'access.log'),
-        proxyWorkers: opts.ingress.workers ?? 0,
+        proxyWorkers: ingressOpts.workers ?? 0,
         ...(opts.quiet ? { log: (): undefined => undefined } : {}),
       });
       const g = ingress;
       started.unshift(() => g.stop());
+    };
+    if (node) {
+      const parts = await Promise.allSettled([
+        opts.proxy ? startProxyPart(node, opts.proxy) : undefined,
+        opts.dns ? startDnsPart(node, opts.dns) : undefined,
+        opts.ingress ? startIngressPart(node, opts.ingress) : undefined,
+      ]);
+      const failed = parts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     const kubeconfig = join(dataDir, 'kubeconfig');
     writeFileSync(kubeconfig, adminKubeconfig({ server: url, caCertPem: pki.caCertPem, token: pki.adminToken }), { mode: 0o600 });
