@@ -2,7 +2,7 @@
  * `buildIndex(objects)`: the read-only ObjectIndex cross-object checks query. Built once per run
  * (CLI) or per write (admission: the stored objects plus the incoming one), in O(objects).
  */
-import { kindOf, nameOf, namespaceOf, podTemplateOf, selects } from './objects.js';
+import { hasControllerOwner, kindOf, nameOf, namespaceOf, podTemplateOf, selects } from './objects.js';
 import type { KObject, ObjectIndex, PodTemplateRef } from './types.js';
 
 export function buildIndex(objects: readonly KObject[]): ObjectIndex {
@@ -32,9 +32,4 @@ function push<T>(m: Map<string, T[]>, k: string, v: T): void {
   const list = m.get(k);
   if (list) list.push(v);
   else m.set(k, [v]);
-}
-
-function hasControllerOwner(o: KObject): boolean {
-  const refs = (o['metadata'] as { ownerReferences?: unknown } | undefined)?.ownerReferences;
-  return Array.isArray(refs) && refs.some((r) => typeof r === 'object' && r !== null && (r as { controller?: unknown }).controller === true);
 }

@@ -56,6 +56,11 @@ export function namespaceOf(obj: KObject): string {
   return str(at(obj, ['metadata', 'namespace'])) || 'default';
 }
 
+/** Whether an object has a controller owner (a ReplicaSet's Pods, a Deployment's ReplicaSets): its owner's template stands for it. */
+export function hasControllerOwner(obj: KObject): boolean {
+  return arr(at(obj, ['metadata', 'ownerReferences'])).some((r) => isRecord(r) && r['controller'] === true);
+}
+
 export function annotationsOf(obj: KObject): Record<string, string> {
   return stringMap(at(obj, ['metadata', 'annotations']));
 }

@@ -31,7 +31,8 @@ import { SEVERITY_RANK, type Check, type FieldPath, type Finding, type ObjectInd
 import { errors, type StatusCause, type StatusError } from '../errors.js';
 import type { Registry } from '../registry/index.js';
 import type { WatchCache } from '../watchcache.js';
-import { hasControllerOwner, NamespaceState } from './state.js';
+import { NamespaceState } from './state.js';
+import { hasControllerOwner } from '../../lint/objects.js';
 
 export type LintAdmissionMode = 'warn' | 'deny' | 'off';
 export const LINT_ADMISSION_MODES: readonly LintAdmissionMode[] = ['warn', 'deny', 'off'];

@@ -10,7 +10,7 @@
  * - Secrets are held with their values blanked: checks only ask which keys exist.
  */
 import type { KObject } from '../../api/types.js';
-import { podTemplateOf, selects, WORKLOAD_KINDS } from '../../lint/objects.js';
+import { hasControllerOwner, podTemplateOf, selects, WORKLOAD_KINDS } from '../../lint/objects.js';
 import type { ObjectIndex, PodTemplateRef } from '../../lint/types.js';
 import { LocalInformer } from '../../client/informer.js';
 import type { Registry } from '../registry/index.js';
@@ -35,11 +35,6 @@ export const STATE_KINDS: ReadonlySet<string> = new Set([
   'HorizontalPodAutoscaler',
   'Ingress',
 ]);
-
-export function hasControllerOwner(obj: KObject): boolean {
-  const refs = obj.metadata?.ownerReferences;
-  return Array.isArray(refs) && refs.some((r) => r !== null && typeof r === 'object' && (r as { controller?: unknown }).controller === true);
-}
 
 export class NamespaceState {
   /** namespace → kind → name → object. */

@@ -60,11 +60,6 @@ export function listNames(names: readonly string[], max = 3): string {
   return `${uniq.slice(0, max).join(', ')} and ${uniq.length - max} more`;
 }
 
-/** Whether an object has a controller owner (its owner's template represents it). */
-export function hasControllerOwner(obj: KObject): boolean {
-  return arr(at(obj, ['metadata', 'ownerReferences'])).some((r) => isRecord(r) && r['controller'] === true);
-}
-
 /** A Service's plain selector map, or undefined when it has none (selectorless or ExternalName). */
 export function serviceSelector(svc: KObject): Record<string, string> | undefined {
   if (str(at(svc, ['spec', 'type'])) === 'ExternalName') return undefined;

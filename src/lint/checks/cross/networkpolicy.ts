@@ -3,9 +3,8 @@
  * and workloads arrive in any order (Helm installs policies first), so "nothing selects this yet"
  * on one write is noise; `kubelite lint` over the whole manifest set is where they belong.
  */
-import { WORKLOAD_KINDS, arr, at, isRecord, namespaceOf, podTemplateOf } from '../../objects.js';
+import { WORKLOAD_KINDS, arr, at, hasControllerOwner, isRecord, namespaceOf, podTemplateOf } from '../../objects.js';
 import type { Check, CheckContext, FieldPath, KObject, PodTemplateRef } from '../../types.js';
-import { hasControllerOwner } from './common.js';
 import { selectorsMatching, templatesSelectedBy } from './lookup.js';
 
 /** Which directions a policy restricts (unset policyTypes: Ingress, plus Egress when it has egress rules). */

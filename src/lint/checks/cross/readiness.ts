@@ -8,9 +8,9 @@
  * rule still get the targeted one. A pod is ready when all its containers are; containers without
  * a probe count as ready once running, so one probed container is enough (kube-score agrees).
  */
-import { SERVING_KINDS, containersOf, podTemplateOf, rec } from '../../objects.js';
+import { SERVING_KINDS, containersOf, hasControllerOwner, podTemplateOf, rec } from '../../objects.js';
 import type { Check } from '../../types.js';
-import { describe, hasControllerOwner, listNames } from './common.js';
+import { describe, listNames } from './common.js';
 import { servicesSelecting } from './lookup.js';
 
 export const readinessProbeTargeted: Check = {

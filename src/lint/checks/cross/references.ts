@@ -10,9 +10,9 @@
  * referenced key is certain to fail, so it is a 'warning' in both modes.
  * References marked `optional: true` are never reported (the kubelet tolerates them missing).
  */
-import { WORKLOAD_KINDS, arr, at, containersOf, namespaceOf, podTemplateOf, rec, str } from '../../objects.js';
+import { WORKLOAD_KINDS, arr, at, containersOf, hasControllerOwner, namespaceOf, podTemplateOf, rec, str } from '../../objects.js';
 import type { Check, CheckContext, FieldPath, KObject, Problem } from '../../types.js';
-import { externalRefSeverity, hasControllerOwner } from './common.js';
+import { externalRefSeverity } from './common.js';
 
 type RefKind = 'ConfigMap' | 'Secret';
 
