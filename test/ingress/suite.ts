@@ -104,7 +104,8 @@ export function ingressSuite(o: IngressSuiteOptions): void {
     });
     after(async () => {
       if (k) {
-        await k.kubectl(['delete', 'ingress,deployments,services', '--all', '--wait=true', '--timeout=60s']).catch(() => undefined);
+        // Pods outlive kubelite as containers outlive the kubelet: delete them all (the bare ws Pod too).
+        await k.kubectl(['delete', 'ingress,deployments,pods,services', '--all', '--wait=true', '--timeout=60s']).catch(() => undefined);
         await k.stop();
       }
       if (dir) rmSync(dir, { recursive: true, force: true });
