@@ -32,6 +32,7 @@ flags:
   --enable-optional ID[,ID]  also run these checks that are off by default (repeatable)
   --disable ID[,ID]     do not run these checks (repeatable)
   --config FILE         configuration (default ./.kubelite-lint.yaml when present)
+  --max-file-size SIZE  refuse larger inputs (default 10Mi; e.g. 64Mi)
   --list                list the checks and exit
 
 ignore annotations (on the object, or on a workload's pod template):
@@ -77,6 +78,7 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
         'enable-optional': { type: 'string', multiple: true },
         disable: { type: 'string', multiple: true },
         config: { type: 'string' },
+        'max-file-size': { type: 'string' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -117,8 +119,10 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
   if (positionals.length === 0 && kustomize.length === 0) {
     return usage('no input: give files, directories, - for standard input, or -k DIR');
   }
+  const maxBytes = parseSize(values['max-file-size'] as string | undefined);
+  if (maxBytes === null) return usage(`--max-file-size must be a size such as 10Mi, 50MiB or 1048576 (got ${JSON.stringify(values['max-file-size'])})`);
   const cwd = io.cwd ?? process.cwd();
-  const loaded = await loadPaths(positionals, { ...io.load, kustomize, ...(io.stdin ? { stdin: io.stdin } : {}) });
+  const loaded = await loadPaths(positionals, { ...io.load, ...(maxBytes !== undefined ? { maxBytes } : {}), kustomize, ...(io.stdin ? { stdin: io.stdin } : {}) });
   if (loaded.errors.length) {
     for (const e of loaded.errors) err(`kubelite lint: ${e.format()}\n`);
     err(`kubelite lint: ${loaded.errors.length === 1 ? '1 input error' : `${loaded.errors.length} input errors`}: nothing was linted\n`);
@@ -128,6 +132,17 @@ export async function lintCommand(args: string[], io: LintCommandIO = {}): Promi
   const findings = lintObjects(loaded.objects, { checks: selected, severity: config.severity, mode: 'cli' });
   out(FORMATS[format as FormatName]({ objects: loaded.objects, findings, checks: selected, failOn, cwd }));
   return findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn]) ? 1 : 0;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1e3, ki: 1024, m: 1e6, mi: 1024 ** 2, g: 1e9, gi: 1024 ** 3 };
+
+/** `--max-file-size`: bytes, or a number with k/Ki/M/Mi/G/Gi (a trailing B allowed); undefined when absent, null when invalid. */
+export function parseSize(v: string | undefined): number | undefined | null {
+  if (v === undefined) return undefined;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]i?)?[bB]?$/.exec(v.trim());
+  if (!m) return null;
+  const n = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!);
+  return n >= 1 && Number.isSafeInteger(n) ? n : null;
 }
 
 function listEntry({ c, optional }: { c: Check; optional: boolean }): Record<string, unknown> {

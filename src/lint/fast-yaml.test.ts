@@ -162,3 +162,45 @@ test('fast path respects the depth limit (falls back, same error)', () => {
   assert.notEqual(parseFastYaml(text, 50), undefined);
   assert.match(parseManifests(text, 'f', { maxDepth: 5 }).errors[0]?.message ?? '', /nesting deeper than 5 levels/);
 });
+
+test('fast path matches the yaml package on a generated corpus (every kind the benchmark writes)', async () => {
+  const { generateCorpus, toYamlFile } = await import('../../bench/lib/lintcorpus.js');
+  const files = generateCorpus({ objects: 600, namespaces: 3 }).map((objs) => toYamlFile(objs));
+  for (const text of files) assertSame(text, true);
+});
+
+/** Deterministic PRNG (mulberry32), so a failure is reproducible from its seed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('fast path equals the yaml package on mutated manifests (accepts only what it reads exactly)', () => {
+  const base = ACCEPTED.map(([, text]) => text);
+  const pieces = [' ', '  ', '\n', ':', ': ', '- ', '#', ' #x', '"', "'", '|', '|-', '[]', '{}', '---\n', 'a', '0', '1.5', 'yes', '~', '&a ', '*a', '!!str ', '\\', 'é'];
+  let accepted = 0;
+  for (let seed = 1; seed <= Number(process.env.FUZZ_N ?? 400); seed++) {
+    const rnd = prng(seed);
+    let text = base[seed % base.length]!;
+    for (let m = 1 + Math.floor(rnd() * 3); m > 0; m--) {
+      const at = Math.floor(rnd() * text.length);
+      const op = rnd();
+      if (op < 0.4) text = text.slice(0, at) + pieces[Math.floor(rnd() * pieces.length)] + text.slice(at);
+      else if (op < 0.7) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(rnd() * 3));
+      else {
+        const lines = text.split('\n');
+        const i = Math.floor(rnd() * lines.length);
+        const j = Math.floor(rnd() * lines.length);
+        [lines[i], lines[j]] = [lines[j]!, lines[i]!];
+        text = lines.join('\n');
+      }
+    }
+    if (parseFastYaml(text, 100)) accepted++;
+    assert.deepEqual(summary(parseManifests(text, 'f.yaml')), summary(parseWithYamlPackage(text, 'f.yaml')), `seed ${seed}:\n${text}`);
+  }
+  assert.ok(accepted > 40, `the fast path should still accept many mutated files (accepted ${accepted})`);
+});

@@ -21,12 +21,18 @@
 import { isScalar, parseDocument } from 'yaml';
 
 /**
- * Positions of a mapping's keys or a sequence's items, in order (Object.keys order for mappings:
- * integer-like keys never reach the fast path), each followed by the positions of its value when
- * that is a non-empty mapping or sequence: [offset0, child0, offset1, child1, ...]. A parallel
- * tree rather than a Map keyed by the values: no identity hashes on every object, far less garbage.
+ * Positions of every mapping key and sequence item of a file, as blocks in one flat array: a
+ * block is [count, offset0, child0, offset1, child1, ...] for a mapping's keys (Object.keys order:
+ * integer-like keys never reach the fast path) or a sequence's items, where childK is the block of
+ * that entry's value when it is a mapping or a sequence, else -1. A parallel tree rather than a
+ * Map keyed by the values (no identity hashes), and flat rather than nested arrays: positions
+ * were half the memory of a loaded file as small JS arrays, 8 bytes per entry like this.
  */
-export type Positions = (number | Positions | undefined)[];
+export interface Positions {
+  buf: Int32Array;
+  /** The document root mapping's block. */
+  root: number;
+}
 
 /** One parsed document: null for an empty one (comments only). */
 export interface FastDoc {
@@ -42,12 +48,6 @@ export interface FastFile {
   lineStarts: readonly number[];
 }
 
-interface NodeResult {
-  value: unknown;
-  /** The first line after the node (blank and comment lines skipped). */
-  next: number;
-  positions?: Positions;
-}
 
 class Bail extends Error {}
 const BAIL = new Bail();
@@ -103,22 +103,55 @@ export function parseFastYaml(text: string, maxDepth: number): FastFile | undefi
   }
 }
 
+/** Characters of a plain key the fast path accepts after the first: [A-Za-z0-9_./-]. */
+function isKeyChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 45 && c <= 57) || c === 95; // 45-57: - . / 0-9
+}
+
+function isKeyStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+/**
+ * Keys seen recently, direct-mapped by length and a few characters: a hit is compared in place
+ * (`startsWith`), so the common keys (name, image, ports, ...) are neither sliced nor re-hashed
+ * into V8's string table for every occurrence. Purely a cache: a miss just slices.
+ */
+const KEY_CACHE: (string | undefined)[] = new Array<string | undefined>(4096);
+
 class FastParser {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
+  /** Indentation of each line, or -1 for blank and comment-only lines (outside literal blocks). */
+  private readonly indents: number[] = [];
   /** Lines of the current document: [from, to). */
   private to = 0;
+  /** Set by keyAt: the key and where its value starts. */
+  private key = '';
+  private valueAt = 0;
+  /** Set by every node parser: the first line after the node (blank and comment lines skipped). */
+  private next = 0;
+  /** Set by every node parser: the node's positions block, -1 for scalars. */
+  private block = -1;
+  /** Position blocks written so far (see Positions), and the entries of unfinished blocks. */
+  private buf = new Int32Array(4096);
+  private bufLen = 0;
+  private readonly pending: number[] = [];
+  /** Entries in use in `pending` (it is never shrunk: truncating an array costs more than the space). */
+  private pendingLen = 0;
 
   constructor(private readonly text: string, private readonly maxDepth: number) {
     let pos = 0;
+    const n = text.length;
     for (;;) {
-      const nl = text.indexOf('\n', pos);
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = n;
       this.starts.push(pos);
-      if (nl < 0) {
-        this.ends.push(text.length);
-        break;
-      }
       this.ends.push(nl);
+      let j = pos;
+      while (j < nl && text.charCodeAt(j) === 32) j++;
+      this.indents.push(j === nl || text.charCodeAt(j) === 35 ? -1 : j - pos);
+      if (nl === n) break;
       pos = nl + 1;
     }
   }
@@ -126,28 +159,41 @@ class FastParser {
   file(): FastFile {
     const docs: (FastDoc | null)[] = [];
     const n = this.starts.length;
+    const t = this.text;
     let from = 0;
     let content = false;
     let sawMarker = false;
     for (let i = 0; i <= n; i++) {
-      const kind = i === n ? 'eof' : this.lineKind(i);
-      if (kind === 'marker' || kind === 'eof') {
-        // A `---` starts a new document unless the current one has neither content nor its own marker.
-        if (content || sawMarker || kind === 'eof') {
-          if (content || sawMarker) docs.push(this.doc(from, i));
+      let marker = i === n;
+      if (!marker) {
+        const ind = this.indents[i]!;
+        if (ind !== 0) {
+          // Blank, comment or indented: never a marker or directive.
+          if (ind > 0) content = true;
+          continue;
         }
-        from = i + 1;
-        content = false;
-        sawMarker = kind === 'marker';
-      } else if (kind === 'content') {
-        content = true;
+        const s = this.starts[i]!;
+        const c = t.charCodeAt(s);
+        if (c === 45 || c === 46 || c === 37) marker = this.isMarker(i);
+        if (!marker) {
+          content = true;
+          continue;
+        }
       }
+      // A `---` starts a new document unless the current one has neither content nor its own marker.
+      if (content || sawMarker) docs.push(this.doc(from, i));
+      from = i + 1;
+      content = false;
+      sawMarker = i < n;
     }
+    // Documents were given the buffer as it was when they ended: all share the final one.
+    const buf = this.positionsBuffer();
+    for (const d of docs) if (d) d.positions.buf = buf;
     return { docs, lineStarts: this.starts };
   }
 
-  /** 'marker' for `---`, 'blank' for empty and comment-only lines, else 'content'; bails on directives and `...`. */
-  private lineKind(i: number): 'marker' | 'blank' | 'content' {
+  /** Whether line `i` (content at column 0) is a `---` marker; bails on directives, `...` and content after `---`. */
+  private isMarker(i: number): boolean {
     const s = this.starts[i]!;
     const e = this.ends[i]!;
     const t = this.text;
@@ -155,13 +201,11 @@ class FastParser {
       let j = s + 3;
       while (j < e && t.charCodeAt(j) === 32) j++;
       if (j < e && t.charCodeAt(j) !== 35) throw BAIL; // content after the marker
-      return 'marker';
+      return true;
     }
     if (t.charCodeAt(s) === 37) throw BAIL; // %YAML / %TAG directives
     if (t.startsWith('...', s) && (e === s + 3 || t.charCodeAt(s + 3) === 32)) throw BAIL;
-    let j = s;
-    while (j < e && t.charCodeAt(j) === 32) j++;
-    return j === e || t.charCodeAt(j) === 35 ? 'blank' : 'content';
+    return false;
   }
 
   private doc(from: number, to: number): FastDoc | null {
@@ -169,31 +213,28 @@ class FastParser {
     let i = this.nextContent(from);
     // Leading lines of the document may be its own `---` marker (from points after it) or blank.
     if (i >= to) return null;
-    const indent = this.indentOf(i);
+    const indent = this.indents[i]!;
     if (!this.isMapLine(i, indent)) throw BAIL; // scalars and lists at the root: the slow path reports them
-    const { value, next, positions } = this.map(i, indent, 1);
-    if (this.nextContent(next) < to) throw BAIL;
-    return { value: value as Record<string, unknown>, start: this.starts[i]! + indent, positions: positions! };
+    const value = this.map(i, indent, 1);
+    if (this.nextContent(this.next) < to) throw BAIL;
+    return { value: value as Record<string, unknown>, start: this.starts[i]! + indent, positions: { buf: this.buf, root: this.block } };
   }
 
   /** The first line at or after `i` (within the document) that is neither blank nor a comment. */
   private nextContent(i: number): number {
-    const t = this.text;
-    for (; i < this.to; i++) {
-      const s = this.starts[i]!;
-      const e = this.ends[i]!;
-      let j = s;
-      while (j < e && t.charCodeAt(j) === 32) j++;
-      if (j < e && t.charCodeAt(j) !== 35) return i;
-    }
-    return this.to;
+    const to = this.to;
+    const indents = this.indents;
+    while (i < to && indents[i]! < 0) i++;
+    return i < to ? i : to;
   }
 
-  private indentOf(i: number): number {
+  /** Leading spaces of line `i`, whatever follows them (literal blocks count comment-like lines as content). */
+  private rawIndent(i: number): number {
     const t = this.text;
     const s = this.starts[i]!;
+    const e = this.ends[i]!;
     let j = s;
-    while (t.charCodeAt(j) === 32) j++;
+    while (j < e && t.charCodeAt(j) === 32) j++;
     return j - s;
   }
 
@@ -203,14 +244,48 @@ class FastParser {
     const s = this.starts[i]! + col;
     const c = t.charCodeAt(s);
     if (c === 45 && (s + 1 === this.ends[i] || t.charCodeAt(s + 1) === 32)) return false; // "- "
-    return this.keyAt(s, this.ends[i]!) !== undefined;
+    return this.keyAt(s, this.ends[i]!);
   }
 
   /**
-   * The key of an entry at `s`: its text and where the value starts; undefined when the text is
-   * not an entry (a plain or quoted scalar). Bails on entries with keys outside the subset.
+   * Whether the text at `s` is a mapping entry; if so its key and where its value starts are left
+   * in this.key and this.valueAt. False when the text is a plain or quoted scalar. Bails on
+   * entries with keys outside the subset. The common case (an identifier-like key followed by
+   * `: ` or the end of the line) is one scan; anything else takes the general route.
    */
-  private keyAt(s: number, e: number): { key: string; valueAt: number } | undefined {
+  private keyAt(s: number, e: number): boolean {
+    const t = this.text;
+    if (!isKeyStart(t.charCodeAt(s))) return this.keyAtGeneral(s, e);
+    let p = s + 1;
+    for (; p < e; p++) {
+      const c = t.charCodeAt(p);
+      if (c === 58) break;
+      if (!isKeyChar(c)) return this.keyAtGeneral(s, e);
+    }
+    if (p === e) return false; // no colon: a plain scalar
+    if (p + 1 !== e && t.charCodeAt(p + 1) !== 32) return this.keyAtGeneral(s, e); // "a:b", maybe a key later on
+    const len = p - s;
+    const c0 = t.charCodeAt(s);
+    const h = (len * 131 + c0 * 31 + t.charCodeAt(p - 1) * 7 + t.charCodeAt(s + (len >> 1))) & 4095;
+    const cached = KEY_CACHE[h];
+    let key: string;
+    if (cached !== undefined && cached.length === len && t.startsWith(cached, s)) {
+      key = cached;
+    } else {
+      key = t.slice(s, p);
+      if (len <= 5 && SPECIAL_WORDS.has(key.toLowerCase())) throw BAIL;
+      if (key === '__proto__') throw BAIL;
+      KEY_CACHE[h] = key;
+    }
+    let v = p + 1;
+    while (v < e && t.charCodeAt(v) === 32) v++;
+    this.key = key;
+    this.valueAt = v;
+    return true;
+  }
+
+  /** keyAt for everything but the common case: quoted keys, colons inside, comments, refusals. */
+  private keyAtGeneral(s: number, e: number): boolean {
     const t = this.text;
     const q = t.charCodeAt(s);
     let key: string;
@@ -218,7 +293,7 @@ class FastParser {
     if (q === 34 || q === 39) {
       const close = indexIn(t, q === 34 ? '"' : "'", s + 1, e);
       if (close < 0 || close >= e) throw BAIL;
-      if (t.charCodeAt(close + 1) !== 58) return undefined; // a quoted scalar, not a key
+      if (t.charCodeAt(close + 1) !== 58) return false; // a quoted scalar, not a key
       key = t.slice(s + 1, close);
       if (key.includes('\\') || (q === 39 && t.charCodeAt(close + 1) === 39)) throw BAIL;
       after = close + 1;
@@ -227,12 +302,12 @@ class FastParser {
       let colon = s;
       for (;;) {
         colon = indexIn(t, ':', colon, e);
-        if (colon < 0 || colon >= e) return undefined;
+        if (colon < 0 || colon >= e) return false;
         if (colon + 1 === e || t.charCodeAt(colon + 1) === 32) break;
         colon++;
       }
       const hash = indexIn(t, ' #', s, colon);
-      if (hash >= 0 && hash < colon) return undefined; // "value # comment: ..." is a scalar with a comment
+      if (hash >= 0 && hash < colon) return false; // "value # comment: ..." is a scalar with a comment
       key = t.slice(s, colon);
       if (!KEY_RE.test(key) || (key.length <= 5 && SPECIAL_WORDS.has(key.toLowerCase())) || key === '__proto__') throw BAIL;
       after = colon;
@@ -240,28 +315,59 @@ class FastParser {
     if (after + 1 !== e && t.charCodeAt(after + 1) !== 32) throw BAIL; // "key":value
     let v = after + 1;
     while (v < e && t.charCodeAt(v) === 32) v++;
-    return { key, valueAt: v };
+    this.key = key;
+    this.valueAt = v;
+    return true;
   }
 
   /** A block mapping whose entries start at column `col`, the first on line `i`. */
-  private map(i: number, col: number, depth: number): NodeResult {
+  private map(i: number, col: number, depth: number): unknown {
     if (depth > this.maxDepth) throw BAIL;
     const obj: Record<string, unknown> = {};
-    const positions: Positions = [];
+    const base = this.pendingLen;
+    const indents = this.indents;
     for (;;) {
       const s = this.starts[i]! + col;
-      const k = this.keyAt(s, this.ends[i]!);
-      if (!k) throw BAIL;
-      if (Object.hasOwn(obj, k.key)) throw BAIL; // duplicate: the slow path reports it
-      const r = this.value(i, k.valueAt, col, depth);
-      positions.push(s, r.positions);
-      obj[k.key] = r.value;
-      i = r.next;
-      if (i >= this.to) return { value: obj, next: i, positions };
-      const ind = this.indentOf(i);
-      if (ind > col) throw BAIL;
-      if (ind < col || this.isDash(i, col)) return { value: obj, next: i, positions };
+      if (!this.keyAt(s, this.ends[i]!)) throw BAIL;
+      const key = this.key;
+      if (Object.hasOwn(obj, key)) throw BAIL; // duplicate: the slow path reports it
+      obj[key] = this.value(i, this.valueAt, col, depth);
+      this.pending[this.pendingLen++] = s;
+      this.pending[this.pendingLen++] = this.block;
+      i = this.next;
+      if (i < this.to) {
+        const ind = indents[i]!;
+        if (ind > col) throw BAIL;
+        if (ind === col && !this.isDash(i, col)) continue;
+      }
+      this.next = i;
+      this.block = this.emit(base);
+      return obj;
     }
+  }
+
+  /** Writes the pending entries from `base` on as a block (see Positions) and returns its index. */
+  private emit(base: number): number {
+    const pending = this.pending;
+    const n = this.pendingLen - base;
+    if (this.bufLen + n + 1 > this.buf.length) {
+      const bigger = new Int32Array(Math.max(this.buf.length * 2, this.bufLen + n + 1));
+      bigger.set(this.buf.subarray(0, this.bufLen));
+      this.buf = bigger;
+    }
+    const buf = this.buf;
+    const block = this.bufLen;
+    buf[block] = n >> 1;
+    for (let k = 0; k < n; k++) buf[block + 1 + k] = pending[base + k]!;
+    this.bufLen += n + 1;
+    this.pendingLen = base;
+    return block;
+  }
+
+  /** The buffer holding every block written, trimmed (documents keep it as their Positions.buf). */
+  positionsBuffer(): Int32Array {
+    if (this.buf.length !== this.bufLen) this.buf = this.buf.slice(0, this.bufLen);
+    return this.buf;
   }
 
   private isDash(i: number, col: number): boolean {
@@ -270,57 +376,62 @@ class FastParser {
   }
 
   /** The value of a mapping entry on line `i` at offset `v` (the entry's key is at column `col`). */
-  private value(i: number, v: number, col: number, depth: number): NodeResult {
+  private value(i: number, v: number, col: number, depth: number): unknown {
     const t = this.text;
     const e = this.ends[i]!;
     if (v === e || t.charCodeAt(v) === 35) {
       const j = this.nextContent(i + 1);
-      if (j >= this.to) return { value: null, next: j };
-      const ind = this.indentOf(j);
-      if (ind > col) {
-        return this.isDash(j, ind) ? this.seq(j, ind, depth + 1) : this.nestedMap(j, ind, depth + 1);
+      if (j < this.to) {
+        const ind = this.indents[j]!;
+        if (ind > col) return this.isDash(j, ind) ? this.seq(j, ind, depth + 1) : this.nestedMap(j, ind, depth + 1);
+        if (ind === col && this.isDash(j, col)) return this.seq(j, col, depth + 1);
       }
-      if (ind === col && this.isDash(j, col)) return this.seq(j, col, depth + 1);
-      return { value: null, next: j };
+      this.next = j;
+      this.block = -1;
+      return null;
     }
-    const c = t.charCodeAt(v);
-    if (c === 124) return this.literal(i, v, col);
+    if (t.charCodeAt(v) === 124) return this.literal(i, v, col);
     const r = this.inlineScalar(v, e, depth);
-    return { value: r, next: this.nextContent(i + 1) };
+    this.next = this.nextContent(i + 1);
+    this.block = -1;
+    return r;
   }
 
-  private nestedMap(j: number, ind: number, depth: number): NodeResult {
+  private nestedMap(j: number, ind: number, depth: number): unknown {
     if (!this.isMapLine(j, ind)) throw BAIL; // a multi-line plain scalar or an error
     return this.map(j, ind, depth);
   }
 
   /** A block sequence whose `-` indicators are at column `col`, the first on line `i`. */
-  private seq(i: number, col: number, depth: number): NodeResult {
+  private seq(i: number, col: number, depth: number): unknown {
     if (depth > this.maxDepth) throw BAIL;
     const arr: unknown[] = [];
-    const positions: Positions = [];
+    const base = this.pendingLen;
     const t = this.text;
-    while (i < this.to && this.indentOf(i) === col && this.isDash(i, col)) {
+    while (i < this.to && this.indents[i]! === col && this.isDash(i, col)) {
       const e = this.ends[i]!;
       let p = this.starts[i]! + col + 1;
       while (p < e && t.charCodeAt(p) === 32) p++;
       if (p === e || t.charCodeAt(p) === 35) throw BAIL; // "-" alone: a null or a nested node on the next lines
       if (t.charCodeAt(p) === 45 && (p + 1 === e || t.charCodeAt(p + 1) === 32)) throw BAIL; // "- - x"
       const itemCol = p - this.starts[i]!;
-      if (this.keyAt(p, e) !== undefined) {
-        const r = this.map(i, itemCol, depth + 1);
-        positions.push(p, r.positions);
-        arr.push(r.value);
-        i = r.next;
+      if (this.keyAt(p, e)) {
+        arr.push(this.map(i, itemCol, depth + 1));
+        this.pending[this.pendingLen++] = p;
+        this.pending[this.pendingLen++] = this.block;
+        i = this.next;
       } else {
         if (t.charCodeAt(p) === 124) throw BAIL; // literal block as an item
-        positions.push(p, undefined);
         arr.push(this.inlineScalar(p, e, depth));
+        this.pending[this.pendingLen++] = p;
+        this.pending[this.pendingLen++] = -1;
         i = this.nextContent(i + 1);
       }
-      if (i < this.to && this.indentOf(i) > col) throw BAIL;
+      if (i < this.to && this.indents[i]! > col) throw BAIL;
     }
-    return { value: arr, next: i, positions };
+    this.next = i;
+    this.block = this.emit(base);
+    return arr;
   }
 
   /** A scalar, `[]` or `{}` from `v` to the end of the line (a trailing comment allowed). */
@@ -387,7 +498,7 @@ class FastParser {
   }
 
   /** A `|` or `|-` literal block, the value of an entry whose key is at column `col`. */
-  private literal(i: number, v: number, col: number): NodeResult {
+  private literal(i: number, v: number, col: number): unknown {
     const t = this.text;
     const e = this.ends[i]!;
     let p = v + 1;
@@ -401,12 +512,12 @@ class FastParser {
     let j = i + 1;
     let lead = 0;
     for (; j < this.to; j++) {
-      const ind = this.indentOf(j);
+      const ind = this.rawIndent(j);
       if (this.starts[j]! + ind < this.ends[j]!) break;
       lead = Math.max(lead, ind);
     }
     if (j >= this.to) throw BAIL;
-    const m = this.indentOf(j);
+    const m = this.rawIndent(j);
     if (m <= col || lead > m) throw BAIL;
     const lines: string[] = [];
     for (let k = i + 1; k < j; k++) lines.push('');
@@ -414,7 +525,7 @@ class FastParser {
     for (; next < this.to; next++) {
       const s = this.starts[next]!;
       const end = this.ends[next]!;
-      const ind = this.indentOf(next);
+      const ind = this.rawIndent(next);
       if (s + ind === end) {
         if (ind > m) throw BAIL; // whitespace-only line with content spaces
         lines.push('');
@@ -429,7 +540,9 @@ class FastParser {
     const body = lines.slice(0, last).join('\n');
     const value = strip ? body : body + '\n';
     // `next` is the first line after the block; skip blank and comment lines before it for the caller.
-    return { value, next: this.nextContent(next) };
+    this.next = this.nextContent(next);
+    this.block = -1;
+    return value;
   }
 }
 
@@ -450,10 +563,11 @@ export function linePos(lineStarts: readonly number[], offset: number): { line: 
 /** Offset of the field at `path` (of its key, for map entries), or of the nearest existing ancestor. */
 export function fastOffsetOf(doc: FastDoc, path: readonly (string | number)[]): number {
   let node: unknown = doc.value;
-  let pos: Positions | undefined = doc.positions;
+  const buf = doc.positions.buf;
+  let block = doc.positions.root;
   let offset = doc.start;
   for (const seg of path) {
-    if (typeof node !== 'object' || node === null || pos === undefined) break;
+    if (typeof node !== 'object' || node === null || block < 0) break;
     let idx: number;
     if (Array.isArray(node)) {
       if (typeof seg !== 'number' || !Number.isInteger(seg) || seg < 0 || seg >= node.length) break;
@@ -465,8 +579,8 @@ export function fastOffsetOf(doc: FastDoc, path: readonly (string | number)[]): 
       idx = Object.keys(node).indexOf(key);
       node = (node as Record<string, unknown>)[key];
     }
-    offset = pos[2 * idx] as number;
-    pos = pos[2 * idx + 1] as Positions | undefined;
+    offset = buf[block + 1 + 2 * idx]!;
+    block = buf[block + 2 + 2 * idx]!;
   }
   return offset;
 }

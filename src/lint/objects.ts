@@ -39,7 +39,11 @@ export function arr(v: unknown): unknown[] {
 export function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isRecord(v)) return out;
-  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const val = v[k];
+    if (typeof val === 'string') out[k] = val;
+  }
   return out;
 }
 
@@ -87,14 +91,41 @@ export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
 /** Long-running workloads (probes, replicas, rolling updates apply to them; Jobs and Pods differ). */
 export const SERVING_KINDS: readonly string[] = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController'];
 
+/** POD_SPEC_PATHS[kind], safe for any string (`constructor` is not a kind with a pod spec). */
+export function podSpecPathOf(kind: string): FieldPath | undefined {
+  return Object.hasOwn(POD_SPEC_PATHS, kind) ? POD_SPEC_PATHS[kind] : undefined;
+}
+
+/** Where each kind of POD_SPEC_PATHS keeps its pod labels. */
+const LABELS_PATHS: Readonly<Record<string, FieldPath>> = Object.fromEntries(
+  Object.entries(POD_SPEC_PATHS).map(([kind, p]) => [kind, kind === 'Pod' ? ['metadata', 'labels'] : [...p.slice(0, -1), 'metadata', 'labels']]),
+);
+
+/**
+ * A PodTemplateRef whose labels are read on first use: most checks that take a template never
+ * look at its labels, and this runs for every check of every workload.
+ */
+class TemplateRef implements PodTemplateRef {
+  private labelsValue: Record<string, string> | undefined;
+  constructor(
+    readonly owner: KObject,
+    readonly specPath: FieldPath,
+    readonly spec: Record<string, unknown>,
+    private readonly labelsPath: FieldPath,
+  ) {}
+  get labels(): Record<string, string> {
+    return (this.labelsValue ??= stringMap(at(this.owner, this.labelsPath)));
+  }
+}
+
 /** The pod template of a workload or Pod, or undefined (another kind, or no spec). */
 export function podTemplateOf(obj: KObject): PodTemplateRef | undefined {
-  const specPath = POD_SPEC_PATHS[kindOf(obj)];
+  const kind = kindOf(obj);
+  const specPath = podSpecPathOf(kind);
   if (!specPath) return undefined;
   const spec = rec(at(obj, specPath));
   if (!spec) return undefined;
-  const labelsPath = kindOf(obj) === 'Pod' ? ['metadata', 'labels'] : [...specPath.slice(0, -1), 'metadata', 'labels'];
-  return { owner: obj, specPath, spec, labels: stringMap(at(obj, labelsPath)) };
+  return new TemplateRef(obj, specPath, spec, LABELS_PATHS[kind]!);
 }
 
 export interface ContainerRef {

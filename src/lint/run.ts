@@ -15,7 +15,7 @@
  */
 import { buildIndex } from './index-objects.js';
 import { ALL_CHECKS, OPTIONAL_CHECKS } from './checks/index.js';
-import { annotationsOf, at, kindOf, POD_SPEC_PATHS, refOf, stringMap } from './objects.js';
+import { at, isRecord, kindOf, podSpecPathOf, refOf } from './objects.js';
 import type { Check, CheckContext, Finding, KObject, LintObject, ObjectIndex, Severity } from './types.js';
 
 export const IGNORE_ANNOTATION = 'kubelite.io/lint-ignore';
@@ -125,29 +125,40 @@ function safeLocate(f: Finding): { line: number; column: number } {
 }
 
 interface Ignores {
-  object: Set<string>;
-  containers: Map<string, Set<string>>;
+  object: ReadonlySet<string>;
+  containers: ReadonlyMap<string, ReadonlySet<string>>;
 }
+
+/** What an object without ignore annotations has (most of them): shared, never modified. */
+const NO_IGNORES: Ignores = { object: new Set(), containers: new Map() };
 
 /** The ignore annotations of an object and (for workloads) of its pod template. */
 export function ignoresOf(obj: KObject): Ignores {
-  const out: Ignores = { object: new Set(), containers: new Map() };
-  const sources = [annotationsOf(obj)];
-  const specPath = POD_SPEC_PATHS[kindOf(obj)];
-  if (specPath && specPath.length > 1) sources.push(stringMap(at(obj, [...specPath.slice(0, -1), 'metadata', 'annotations'])));
-  for (const annotations of sources) {
-    for (const [k, v] of Object.entries(annotations)) {
+  let object: Set<string> | undefined;
+  let containers: Map<string, Set<string>> | undefined;
+  const read = (annotations: unknown): void => {
+    if (!isRecord(annotations)) return;
+    for (const k in annotations) {
+      if (!Object.hasOwn(annotations, k) || !k.startsWith(IGNORE_ANNOTATION)) continue;
+      const v = annotations[k];
+      if (typeof v !== 'string') continue;
       if (k === IGNORE_ANNOTATION) {
-        for (const id of splitIds(v)) out.object.add(id);
+        object ??= new Set();
+        for (const id of splitIds(v)) object.add(id);
       } else if (k.startsWith(CONTAINER_IGNORE_PREFIX)) {
         const name = k.slice(CONTAINER_IGNORE_PREFIX.length);
-        let set = out.containers.get(name);
-        if (!set) out.containers.set(name, (set = new Set()));
+        containers ??= new Map();
+        let set = containers.get(name);
+        if (!set) containers.set(name, (set = new Set()));
         for (const id of splitIds(v)) set.add(id);
       }
     }
-  }
-  return out;
+  };
+  read(at(obj, ['metadata', 'annotations']));
+  const specPath = podSpecPathOf(kindOf(obj));
+  if (specPath && specPath.length > 1) read(at(obj, [...specPath.slice(0, -1), 'metadata', 'annotations']));
+  if (!object && !containers) return NO_IGNORES;
+  return { object: object ?? NO_IGNORES.object, containers: containers ?? NO_IGNORES.containers };
 }
 
 function splitIds(v: string): string[] {

@@ -64,6 +64,9 @@ describe('kubelite lint (in process): exit codes and flags', () => {
     ['empty input is clean, with a warning on stderr', ['-'], '# nothing\n---\n', 0, /warning: the input holds no Kubernetes objects/],
     ['invalid YAML exits 2 with file and line', ['-'], POD + '---\nkind: [\n', 2, /<stdin>:\d+:\d+: invalid YAML/],
     ['a document without kind exits 2 with its line', ['-'], POD + '---\napiVersion: v1\nmetadata: {}\n', 2, /<stdin>:6:1: object has no kind/],
+    ['input over --max-file-size exits 2', ['-', '--max-file-size', '40'], POD + POD, 2, /<stdin>: input is over the 40 bytes limit/],
+    ['--max-file-size with units lets it through', ['-', '--max-file-size', '1Ki'], POD, 1],
+    ['bad --max-file-size', ['-', '--max-file-size', '12x'], POD, 2, /--max-file-size must be a size/],
   ];
   for (const [name, args, stdin, code, re] of cases) {
     it(name, async () => {

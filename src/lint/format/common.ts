@@ -61,15 +61,22 @@ export function refOfLintObject(o: LintObject): ObjectRef {
 export function findingsByObject(objects: readonly LintObject[], findings: readonly Finding[]): Map<LintObject, Finding[]> {
   const out = new Map<LintObject, Finding[]>(objects.map((o) => [o, []]));
   const bySource = new Map<unknown, LintObject>();
-  const byRef = new Map<string, LintObject>();
-  for (const o of objects) {
-    if (o.source) bySource.set(o.source, o);
-    const r = refOfLintObject(o);
-    const k = `${r.kind}\0${r.namespace ?? ''}\0${r.name}`;
-    if (!byRef.has(k)) byRef.set(k, o);
-  }
+  for (const o of objects) if (o.source) bySource.set(o.source, o);
+  // By ref only for findings whose source matches no object (API objects have none): built on first need.
+  let byRef: Map<string, LintObject> | undefined;
+  const refKey = (r: ObjectRef): string => `${r.kind}\0${r.namespace ?? ''}\0${r.name}`;
   for (const f of findings) {
-    const o = (f.source && bySource.get(f.source)) || byRef.get(`${f.object.kind}\0${f.object.namespace ?? ''}\0${f.object.name}`);
+    let o = f.source && bySource.get(f.source);
+    if (!o) {
+      if (!byRef) {
+        byRef = new Map();
+        for (const x of objects) {
+          const k = refKey(refOfLintObject(x));
+          if (!byRef.has(k)) byRef.set(k, x);
+        }
+      }
+      o = byRef.get(refKey(f.object));
+    }
     if (o) out.get(o)!.push(f);
   }
   return out;
