@@ -2,36 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parseFastYaml } from './fast-yaml.js';
-import { parseManifests, parseWithYamlPackage, type LoadResult } from './load.js';
-import type { FieldPath } from './types.js';
-
-/** Every path into a value (keys and items), plus a missing child of each, for locate comparisons. */
-function pathsOf(v: unknown, prefix: (string | number)[] = [], out: FieldPath[] = []): FieldPath[] {
-  out.push(prefix);
-  out.push([...prefix, 'no-such-field']);
-  out.push([...prefix, 99]);
-  if (Array.isArray(v)) v.forEach((x, i) => pathsOf(x, [...prefix, i], out));
-  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) pathsOf(x, [...prefix, k], out);
-  return out;
-}
-
-function summary(r: LoadResult): unknown {
-  return {
-    errors: r.errors.map((e) => e.format()),
-    objects: r.objects.map((o) => ({
-      obj: o.obj,
-      file: o.source?.file,
-      doc: o.source?.doc,
-      positions: pathsOf(o.obj).map((p) => [p.join('.'), o.source!.locate(p)]),
-    })),
-  };
-}
+import { parseManifests } from './load.js';
+import { assertSameAsYamlPackage, prng } from './fast-testutil.js';
 
 /** The fast path must give exactly what the yaml package gives: values, documents, positions. */
 function assertSame(text: string, fastExpected: boolean): void {
   const fast = parseFastYaml(text, 100);
   assert.equal(fast !== undefined, fastExpected, `fast path ${fastExpected ? 'should' : 'should not'} accept:\n${text}`);
-  assert.deepEqual(summary(parseManifests(text, 'f.yaml')), summary(parseWithYamlPackage(text, 'f.yaml')));
+  assertSameAsYamlPackage(text);
 }
 
 const ACCEPTED: [string, string][] = [
@@ -169,16 +147,6 @@ test('fast path matches the yaml package on a generated corpus (every kind the b
   for (const text of files) assertSame(text, true);
 });
 
-/** Deterministic PRNG (mulberry32), so a failure is reproducible from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fast path equals the yaml package on mutated manifests (accepts only what it reads exactly)', () => {
   const base = ACCEPTED.map(([, text]) => text);
   const pieces = [' ', '  ', '\n', ':', ': ', '- ', '#', ' #x', '"', "'", '|', '|-', '[]', '{}', '---\n', 'a', '0', '1.5', 'yes', '~', '&a ', '*a', '!!str ', '\\', 'é'];
@@ -200,7 +168,7 @@ test('fast path equals the yaml package on mutated manifests (accepts only what 
       }
     }
     if (parseFastYaml(text, 100)) accepted++;
-    assert.deepEqual(summary(parseManifests(text, 'f.yaml')), summary(parseWithYamlPackage(text, 'f.yaml')), `seed ${seed}:\n${text}`);
+    assertSameAsYamlPackage(text, `seed ${seed}`);
   }
   assert.ok(accepted > 40, `the fast path should still accept many mutated files (accepted ${accepted})`);
 });

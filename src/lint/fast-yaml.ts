@@ -19,38 +19,11 @@
  * the yaml package itself (cached), so 1.1 booleans, octals, timestamps and floats stay exact.
  */
 import { isScalar, parseDocument } from 'yaml';
+import { BAIL, Bail, PositionsWriter, type FastDoc, type FastFile } from './fast-doc.js';
 
-/**
- * Positions of every mapping key and sequence item of a file, as blocks in one flat array: a
- * block is [count, offset0, child0, offset1, child1, ...] for a mapping's keys (Object.keys order:
- * integer-like keys never reach the fast path) or a sequence's items, where childK is the block of
- * that entry's value when it is a mapping or a sequence, else -1. A parallel tree rather than a
- * Map keyed by the values (no identity hashes), and flat rather than nested arrays: positions
- * were half the memory of a loaded file as small JS arrays, 8 bytes per entry like this.
- */
-export interface Positions {
-  buf: Int32Array;
-  /** The document root mapping's block. */
-  root: number;
-}
+export type { FastDoc, FastFile } from './fast-doc.js';
+export { fastOffsetOf, linePos } from './fast-doc.js';
 
-/** One parsed document: null for an empty one (comments only). */
-export interface FastDoc {
-  value: Record<string, unknown>;
-  /** Offset of the root mapping's first key (the document contents' start). */
-  start: number;
-  positions: Positions;
-}
-
-export interface FastFile {
-  docs: (FastDoc | null)[];
-  /** Offsets where lines start (0 first), as the yaml package's LineCounter records them. */
-  lineStarts: readonly number[];
-}
-
-
-class Bail extends Error {}
-const BAIL = new Bail();
 
 const KEY_RE = /^[A-Za-z_][A-Za-z0-9_.\/-]*$/;
 /** Words YAML 1.1 may resolve to booleans or null (checked case-insensitively: the yaml package decides). */
@@ -63,7 +36,7 @@ const JSON_ESCAPES_ONLY = /^(?:[^\\]|\\["\\\/bfnrt]|\\u[0-9A-Fa-f]{4})*$/;
 const resolved = new Map<string, unknown>();
 
 /** The value the yaml package (YAML 1.1 schema) gives a plain scalar. */
-function resolvePlain(s: string): unknown {
+export function resolvePlain(s: string): unknown {
   const first = s.charCodeAt(0);
   const isLetter = (first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first === 95 || first === 47;
   if (isLetter && (s.length > 5 || !SPECIAL_WORDS.has(s.toLowerCase()))) return s;
@@ -133,12 +106,7 @@ class FastParser {
   private next = 0;
   /** Set by every node parser: the node's positions block, -1 for scalars. */
   private block = -1;
-  /** Position blocks written so far (see Positions), and the entries of unfinished blocks. */
-  private buf = new Int32Array(4096);
-  private bufLen = 0;
-  private readonly pending: number[] = [];
-  /** Entries in use in `pending` (it is never shrunk: truncating an array costs more than the space). */
-  private pendingLen = 0;
+  private readonly positions = new PositionsWriter();
 
   constructor(private readonly text: string, private readonly maxDepth: number) {
     let pos = 0;
@@ -187,7 +155,7 @@ class FastParser {
       sawMarker = i < n;
     }
     // Documents were given the buffer as it was when they ended: all share the final one.
-    const buf = this.positionsBuffer();
+    const buf = this.positions.finish();
     for (const d of docs) if (d) d.positions.buf = buf;
     return { docs, lineStarts: this.starts };
   }
@@ -217,7 +185,7 @@ class FastParser {
     if (!this.isMapLine(i, indent)) throw BAIL; // scalars and lists at the root: the slow path reports them
     const value = this.map(i, indent, 1);
     if (this.nextContent(this.next) < to) throw BAIL;
-    return { value: value as Record<string, unknown>, start: this.starts[i]! + indent, positions: { buf: this.buf, root: this.block } };
+    return { value: value as Record<string, unknown>, start: this.starts[i]! + indent, positions: { buf: this.positions.buffer(), root: this.block } };
   }
 
   /** The first line at or after `i` (within the document) that is neither blank nor a comment. */
@@ -324,7 +292,7 @@ class FastParser {
   private map(i: number, col: number, depth: number): unknown {
     if (depth > this.maxDepth) throw BAIL;
     const obj: Record<string, unknown> = {};
-    const base = this.pendingLen;
+    const base = this.positions.mark();
     const indents = this.indents;
     for (;;) {
       const s = this.starts[i]! + col;
@@ -332,8 +300,7 @@ class FastParser {
       const key = this.key;
       if (Object.hasOwn(obj, key)) throw BAIL; // duplicate: the slow path reports it
       obj[key] = this.value(i, this.valueAt, col, depth);
-      this.pending[this.pendingLen++] = s;
-      this.pending[this.pendingLen++] = this.block;
+      this.positions.push(s, this.block);
       i = this.next;
       if (i < this.to) {
         const ind = indents[i]!;
@@ -341,33 +308,9 @@ class FastParser {
         if (ind === col && !this.isDash(i, col)) continue;
       }
       this.next = i;
-      this.block = this.emit(base);
+      this.block = this.positions.emit(base);
       return obj;
     }
-  }
-
-  /** Writes the pending entries from `base` on as a block (see Positions) and returns its index. */
-  private emit(base: number): number {
-    const pending = this.pending;
-    const n = this.pendingLen - base;
-    if (this.bufLen + n + 1 > this.buf.length) {
-      const bigger = new Int32Array(Math.max(this.buf.length * 2, this.bufLen + n + 1));
-      bigger.set(this.buf.subarray(0, this.bufLen));
-      this.buf = bigger;
-    }
-    const buf = this.buf;
-    const block = this.bufLen;
-    buf[block] = n >> 1;
-    for (let k = 0; k < n; k++) buf[block + 1 + k] = pending[base + k]!;
-    this.bufLen += n + 1;
-    this.pendingLen = base;
-    return block;
-  }
-
-  /** The buffer holding every block written, trimmed (documents keep it as their Positions.buf). */
-  positionsBuffer(): Int32Array {
-    if (this.buf.length !== this.bufLen) this.buf = this.buf.slice(0, this.bufLen);
-    return this.buf;
   }
 
   private isDash(i: number, col: number): boolean {
@@ -406,7 +349,7 @@ class FastParser {
   private seq(i: number, col: number, depth: number): unknown {
     if (depth > this.maxDepth) throw BAIL;
     const arr: unknown[] = [];
-    const base = this.pendingLen;
+    const base = this.positions.mark();
     const t = this.text;
     while (i < this.to && this.indents[i]! === col && this.isDash(i, col)) {
       const e = this.ends[i]!;
@@ -417,20 +360,18 @@ class FastParser {
       const itemCol = p - this.starts[i]!;
       if (this.keyAt(p, e)) {
         arr.push(this.map(i, itemCol, depth + 1));
-        this.pending[this.pendingLen++] = p;
-        this.pending[this.pendingLen++] = this.block;
+        this.positions.push(p, this.block);
         i = this.next;
       } else {
         if (t.charCodeAt(p) === 124) throw BAIL; // literal block as an item
         arr.push(this.inlineScalar(p, e, depth));
-        this.pending[this.pendingLen++] = p;
-        this.pending[this.pendingLen++] = -1;
+        this.positions.push(p, -1);
         i = this.nextContent(i + 1);
       }
       if (i < this.to && this.indents[i]! > col) throw BAIL;
     }
     this.next = i;
-    this.block = this.emit(base);
+    this.block = this.positions.emit(base);
     return arr;
   }
 
@@ -544,43 +485,4 @@ class FastParser {
     this.block = -1;
     return value;
   }
-}
-
-/** 1-based line and column of `offset` (the yaml package's LineCounter.linePos, same results). */
-export function linePos(lineStarts: readonly number[], offset: number): { line: number; column: number } {
-  let low = 0;
-  let high = lineStarts.length;
-  while (low < high) {
-    const mid = (low + high) >> 1;
-    if (lineStarts[mid]! < offset) low = mid + 1;
-    else high = mid;
-  }
-  if (lineStarts[low] === offset) return { line: low + 1, column: 1 };
-  if (low === 0) return { line: 0, column: offset };
-  return { line: low, column: offset - lineStarts[low - 1]! + 1 };
-}
-
-/** Offset of the field at `path` (of its key, for map entries), or of the nearest existing ancestor. */
-export function fastOffsetOf(doc: FastDoc, path: readonly (string | number)[]): number {
-  let node: unknown = doc.value;
-  const buf = doc.positions.buf;
-  let block = doc.positions.root;
-  let offset = doc.start;
-  for (const seg of path) {
-    if (typeof node !== 'object' || node === null || block < 0) break;
-    let idx: number;
-    if (Array.isArray(node)) {
-      if (typeof seg !== 'number' || !Number.isInteger(seg) || seg < 0 || seg >= node.length) break;
-      idx = seg;
-      node = node[seg];
-    } else {
-      const key = String(seg);
-      if (!Object.hasOwn(node, key)) break;
-      idx = Object.keys(node).indexOf(key);
-      node = (node as Record<string, unknown>)[key];
-    }
-    offset = buf[block + 1 + 2 * idx]!;
-    block = buf[block + 2 + 2 * idx]!;
-  }
-  return offset;
 }

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Composer, LineCounter, Parser, isMap, isScalar, isSeq, isAlias, type Document, type Node as YamlNode } from 'yaml';
 import { firstTooDeepLine } from './depth-scan.js';
-import { fastOffsetOf, linePos, parseFastYaml, type FastFile } from './fast-yaml.js';
+import { fastOffsetOf, linePos, type FastFile } from './fast-doc.js';
+import { parseFastJson } from './fast-json.js';
+import { parseFastYaml } from './fast-yaml.js';
 import { isRecord } from './objects.js';
 import type { FieldPath, KObject, LintObject, Source } from './types.js';
 
@@ -67,7 +69,7 @@ export function parseManifests(text: string, file: string, opts: LoadOptions = {
   // The fast path first: it is a linear pass whose recursion is bounded by its own exact depth
   // limit (it gives up beyond it, or beyond FAST_MAX_DEPTH), so it needs no pre-scan. The scan
   // guards the yaml package's recursive parser, which runs only when the fast path gives up.
-  const fast = parseFastYaml(text, Math.min(maxDepth, FAST_MAX_DEPTH));
+  const fast = looksLikeJson(text) ? parseFastJson(text, Math.min(maxDepth, FAST_MAX_DEPTH)) : parseFastYaml(text, Math.min(maxDepth, FAST_MAX_DEPTH));
   if (fast) {
     addFastObjects(out, fast, file);
     return out;
@@ -78,6 +80,15 @@ export function parseManifests(text: string, file: string, opts: LoadOptions = {
     return out;
   }
   return parseWithYamlPackage(text, file, opts);
+}
+
+/** Whether the first non-blank character is `{` (a JSON object; YAML's fast path would refuse it anyway). */
+function looksLikeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return c === 123;
+  }
+  return false;
 }
 
 /** The objects of a file the fast path parsed (it accepts only valid, duplicate-free mapping documents). */
