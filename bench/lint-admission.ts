@@ -4,7 +4,9 @@
  * Secrets, PDBs, HPAs, Ingresses, NetworkPolicies); then:
  *
  * 1. in-process: `LintAdmission.findings` of a small Deployment against that state (the whole
- *    added work of a create: index of the namespace + every admission check);
+ *    added work of a create: index of the namespace + every admission check); then with the
+ *    namespace changing between writes (Deployment/Service pairs, each stored after its write:
+ *    the per-kind caches must be patched, not rebuilt, for this to stay flat as it grows);
  * 2. end to end: HTTPS creates of small Deployments (one client, keep-alive, memory store, no
  *    controllers), alternating rounds with `--lint-admission=off` and `warn`; the difference of
  *    the medians is the added latency as a client sees it.
@@ -38,6 +40,15 @@ function smallDeployment(name: string): KObject {
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image: 'nginx:latest', ports: [{ name: 'http', containerPort: 80 }] }] } },
     },
+  } as KObject;
+}
+
+function smallService(name: string): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: NS },
+    spec: { type: 'ClusterIP', selector: { app: name }, ports: [{ port: 80, targetPort: 'http', protocol: 'TCP' }] },
   } as KObject;
 }
 
@@ -94,6 +105,23 @@ async function main(): Promise<void> {
       aloneT.push(performance.now() - t);
     }
     console.log(`  (same object, empty namespace: p50 ${quantile(aloneT, 0.5).toFixed(3)} ms)`);
+    // The namespace changing between writes (as under `kubectl apply` of many apps): a Deployment
+    // and its Service, each put into the state after its write, so every write follows a change of
+    // a kind its lookups read (Deployment templates for the Service, Services for the Deployment).
+    const churn: number[] = [];
+    const put = (o: KObject): void => (lint as unknown as { state: { put(o: KObject): void } }).state.put(o);
+    for (let i = 0; i < 1200; i++) {
+      const d = smallDeployment(`churn-${i}`);
+      const s = smallService(`churn-${i}`);
+      for (const o of [d, s]) {
+        const t = performance.now();
+        lint.findings(o);
+        if (i >= 200) churn.push(performance.now() - t);
+        put(o);
+      }
+    }
+    console.log(`  (namespace changing between writes, ${churn.length} Deployment/Service writes, each then stored: p50 ${quantile(churn, 0.5).toFixed(3)} ms, p90 ${quantile(churn, 0.9).toFixed(3)} ms)`);
+    for (let i = 0; i < 1200; i++) for (const o of [smallDeployment(`churn-${i}`), smallService(`churn-${i}`)]) (lint as unknown as { state: { remove(o: KObject): void } }).state.remove(o);
 
     // 2. end to end
     const url = new URL(cluster.url);

@@ -26,6 +26,7 @@
 import type { KObject } from '../../api/types.js';
 import { ALL_CHECKS } from '../../lint/checks/index.js';
 import { buildIndex } from '../../lint/index-objects.js';
+import { hpasTargeting } from '../../lint/checks/cross/lookup.js';
 import { INTERNAL_ERROR_ID, lintObjects } from '../../lint/run.js';
 import { SEVERITY_RANK, type Check, type FieldPath, type Finding, type ObjectIndex } from '../../lint/types.js';
 import { errors, type StatusCause, type StatusError } from '../errors.js';
@@ -159,11 +160,8 @@ export class LintAdmission {
 
 /** Whether an HPA of the object's namespace scales it (then the HPA decides the replica count). */
 function targetedByHpa(obj: KObject, index: ObjectIndex): boolean {
-  const ns = obj.metadata?.namespace || 'default';
-  return index.byKind('HorizontalPodAutoscaler', ns).some((h) => {
-    const ref = (h['spec'] as { scaleTargetRef?: { kind?: unknown; name?: unknown } } | undefined)?.scaleTargetRef;
-    return ref?.kind === obj.kind && ref?.name === obj.metadata?.name;
-  });
+  // The lookup's per-list memo: not a scan of the namespace's HPAs per write.
+  return hpasTargeting(obj, { index, mode: 'admission' }).length > 0;
 }
 
 /** One warning text per finding: `<check-id>: <message>`. */

@@ -10,8 +10,9 @@
  * - Secrets are held with their values blanked: checks only ask which keys exist.
  */
 import type { KObject } from '../../api/types.js';
-import { hasControllerOwner, podTemplateOf, selects, WORKLOAD_KINDS } from '../../lint/objects.js';
-import type { ObjectIndex, PodTemplateRef } from '../../lint/types.js';
+import { hasControllerOwner } from '../../lint/objects.js';
+import { overlayIndex, recordDerivation, type IndexBase, type ListOp } from '../../lint/index-objects.js';
+import type { ObjectIndex } from '../../lint/types.js';
 import { LocalInformer } from '../../client/informer.js';
 import type { Registry } from '../registry/index.js';
 import type { WatchCache } from '../watchcache.js';
@@ -36,11 +37,21 @@ export const STATE_KINDS: ReadonlySet<string> = new Set([
   'Ingress',
 ]);
 
+/** Changes recorded against a kind's current array before it is rebuilt (more: rebuilt from scratch). */
+const MAX_PENDING = 64;
+
 export class NamespaceState {
   /** namespace → kind → name → object. */
   private readonly byNs = new Map<string, Map<string, Map<string, KObject>>>();
-  /** Arrays of byNs's maps (key `ns\0kind`, and `ns` for the whole namespace), dropped on change. */
+  /** Arrays of byNs's maps per namespace (key `ns`), dropped on change. */
   private readonly arrays = new Map<string, KObject[]>();
+  /**
+   * Per `ns\0kind`: the current array (a snapshot, never modified) and the changes made since it
+   * was built. The next read builds a new array and records it as derived from the old one plus
+   * those changes (index-objects.ts recordDerivation), so lookups derived from the old array are
+   * patched, not rebuilt: a write's cost does not grow with the number of objects of its kind.
+   */
+  private readonly lists = new Map<string, { list: KObject[]; ops: ListOp[] | undefined }>();
   private informer?: LocalInformer;
 
   /** Starts following the registry's stores of the held kinds (lists them once). */
@@ -70,24 +81,33 @@ export class NamespaceState {
     if (!kinds) this.byNs.set(ns, (kinds = new Map()));
     let names = kinds.get(String(obj.kind));
     if (!names) kinds.set(String(obj.kind), (names = new Map()));
-    names.set(obj.metadata?.name ?? '', obj.kind === 'Secret' ? blankSecret(obj) : obj);
-    this.changed(ns, String(obj.kind));
+    const name = obj.metadata?.name ?? '';
+    const held = obj.kind === 'Secret' ? blankSecret(obj) : obj;
+    const prev = names.get(name);
+    // A Map keeps a replaced key in place: the array changes in place, or grows at the end.
+    names.set(name, held);
+    this.changed(ns, String(obj.kind), prev ? { removed: prev, added: held } : { added: held });
   }
 
-  private changed(ns: string, kind: string): void {
+  private changed(ns: string, kind: string, op: ListOp): void {
     this.arrays.delete(ns);
-    this.arrays.delete(`${ns}\0${kind}`);
+    const key = `${ns}\0${kind}`;
+    const entry = this.lists.get(key);
+    if (!entry) return;
+    if (!entry.ops) entry.ops = [op];
+    else if (entry.ops.length < MAX_PENDING) entry.ops.push(op);
+    else this.lists.delete(key);
   }
 
-  /** Held objects of a namespace and kind (a shared array: never modify). */
+  /** Held objects of a namespace and kind (the same array until that namespace+kind changes: never modify). */
   private ofKind(ns: string, kind: string): readonly KObject[] {
     const key = `${ns}\0${kind}`;
-    let list = this.arrays.get(key);
-    if (!list) {
-      const names = this.byNs.get(ns)?.get(kind);
-      list = names ? [...names.values()] : [];
-      this.arrays.set(key, list);
-    }
+    const entry = this.lists.get(key);
+    if (entry && !entry.ops) return entry.list;
+    const names = this.byNs.get(ns)?.get(kind);
+    const list = names ? [...names.values()] : [];
+    if (entry?.ops) recordDerivation(list, entry.list, entry.ops);
+    this.lists.set(key, { list, ops: undefined });
     return list;
   }
 
@@ -105,9 +125,14 @@ export class NamespaceState {
     const ns = obj.metadata?.namespace ?? '';
     const kinds = this.byNs.get(ns);
     const names = kinds?.get(String(obj.kind));
-    if (!names?.delete(obj.metadata?.name ?? '')) return;
-    this.changed(ns, String(obj.kind));
-    if (names.size === 0) kinds!.delete(String(obj.kind));
+    const name = obj.metadata?.name ?? '';
+    const prev = names?.get(name);
+    if (!prev || !names!.delete(name)) return;
+    this.changed(ns, String(obj.kind), { removed: prev });
+    if (names!.size === 0) {
+      kinds!.delete(String(obj.kind));
+      this.lists.delete(`${ns}\0${String(obj.kind)}`);
+    }
     if (kinds!.size === 0) this.byNs.delete(ns);
   }
 
@@ -119,43 +144,20 @@ export class NamespaceState {
   /**
    * The ObjectIndex a check of `obj` reads: the namespace's held objects as the write would leave
    * them (`obj` replaces the held object of its kind and name, or is added). Answers are what
-   * `buildIndex(objects)` would give, but computed lazily per kind: a write pays only for the
-   * kinds its checks look up, not for indexing the whole namespace (see bench/lint-admission.ts).
+   * `buildIndex(objects)` would give. It is an overlay (index-objects.ts overlayIndex) on this
+   * state's per-kind arrays, which stay the same arrays until that namespace+kind changes: the
+   * lookups derived from them (pod templates, selector buckets) are built once per change, not per
+   * write, so a write's cost does not grow with the namespace (see bench/lint-admission.ts).
    */
   indexWith(obj: KObject): ObjectIndex {
     const stored = obj.metadata?.namespace ?? '';
-    const ns = stored || 'default';
-    const kinds = this.byNs.get(stored);
-    const selfKind = String(obj.kind);
-    const selfName = obj.metadata?.name ?? '';
-    const held = kinds?.get(selfKind)?.get(selfName);
-    /** The stored list with the write applied (a copy only for the write's own kind). */
-    const applied = (list: readonly KObject[]): KObject[] => {
-      const out = held ? list.filter((o) => o !== held) : list.slice();
-      out.push(obj);
-      return out;
+    const base: IndexBase = {
+      namespace: stored || 'default',
+      all: () => this.ofNamespace(stored),
+      byKind: (kind) => this.ofKind(stored, kind),
+      get: (kind, name) => this.byNs.get(stored)?.get(kind)?.get(name),
     };
-    let own: KObject[] | undefined;
-    let all: KObject[] | undefined;
-    let templates: PodTemplateRef[] | undefined;
-    const ofKind = (kind: string): readonly KObject[] => (kind === selfKind ? (own ??= applied(this.ofKind(stored, kind))) : this.ofKind(stored, kind));
-    return {
-      all: () => (all ??= applied(this.ofNamespace(stored))),
-      byKind: (kind, namespace) => (namespace === undefined || namespace === ns ? ofKind(kind) : []),
-      get: (kind, namespace, name) => {
-        if (namespace !== ns) return undefined;
-        if (kind === selfKind && name === selfName) return obj;
-        return kinds?.get(kind)?.get(name);
-      },
-      podTemplatesSelectedBy: (selector, namespace) => {
-        if (namespace !== ns) return [];
-        templates ??= WORKLOAD_KINDS.flatMap((k) => ofKind(k)).flatMap((o) => {
-          const t = hasControllerOwner(o) ? undefined : podTemplateOf(o);
-          return t ? [t] : [];
-        });
-        return templates.filter((t) => selects(selector, t.labels));
-      },
-    };
+    return overlayIndex(base, obj);
   }
 }
 

@@ -9,45 +9,146 @@
  * of their label pairs, so a selector is compared only with the templates carrying its first pair.
  * Results are exactly those of evaluating every selector: the buckets only prune candidates.
  */
-import { at, kindOf, nameOf, namespaceOf, stringMap, str } from '../../objects.js';
+import { derivationOf, forgetDerivation, overlayOf, templateOf, templatesOf, type ListOp } from '../../index-objects.js';
+import { at, kindOf, nameOf, namespaceOf, stringMap, str, WORKLOAD_KINDS } from '../../objects.js';
 import type { CheckContext, KObject, ObjectIndex, PodTemplateRef } from '../../types.js';
 import { labelSelector, serviceSelector, templatesIn } from './common.js';
 import type { LabelMatcher } from './common.js';
 
-interface Entry {
+interface Entry<T> {
+  item: T;
+  /** Position in the list the buckets stand for (answers keep that order). */
+  pos: number;
+}
+
+/**
+ * Items derived from a list's objects (selectors, pod templates), bucketed by label pairs, with
+ * each object's list position so answers keep list order whatever the bucket order. Patchable:
+ * a list derived from the one these were built for (index-objects.ts ListOp) is served by
+ * applying its ops here (O(changed objects × bucket size)), not by a rebuild.
+ */
+abstract class Buckets<T> {
+  private readonly byPair = new Map<string, Entry<T>[]>();
+  /** Entries with no key (every lookup tests them). */
+  private rest: Entry<T>[] = [];
+  private readonly entries = new Map<KObject, { entry: Entry<T>; keys: string[] } | null>();
+  private readonly positions = new Map<KObject, number>();
+  private nextPos = 0;
+
+  /** The item an object contributes and the bucket keys it goes under ([] = tested by every lookup); undefined = none. */
+  protected abstract itemOf(obj: KObject): { item: T; keys: string[] } | undefined;
+
+  protected build(list: readonly KObject[]): void {
+    for (const obj of list) this.add(obj, this.nextPos++);
+  }
+
+  private add(obj: KObject, pos: number): void {
+    this.positions.set(obj, pos);
+    const it = this.itemOf(obj);
+    if (!it) return;
+    const entry = { item: it.item, pos };
+    this.entries.set(obj, { entry, keys: it.keys });
+    if (!it.keys.length) this.rest.push(entry);
+    for (const key of it.keys) {
+      const bucket = this.byPair.get(key);
+      if (bucket) bucket.push(entry);
+      else this.byPair.set(key, [entry]);
+    }
+  }
+
+  private remove(obj: KObject): void {
+    this.positions.delete(obj);
+    const e = this.entries.get(obj);
+    if (!e) return;
+    this.entries.delete(obj);
+    if (!e.keys.length) this.rest = this.rest.filter((x) => x !== e.entry);
+    for (const key of e.keys) {
+      const left = (this.byPair.get(key) ?? []).filter((x) => x !== e.entry);
+      if (left.length) this.byPair.set(key, left);
+      else this.byPair.delete(key);
+    }
+  }
+
+  /** Applies a derived list's changes; false when an object to replace is unknown (then rebuild). */
+  patch(ops: readonly ListOp[]): boolean {
+    for (const op of ops) {
+      const pos = op.removed ? this.positions.get(op.removed) : undefined;
+      if (op.removed && pos === undefined) return false;
+      if (op.removed) this.remove(op.removed);
+      if (op.added) this.add(op.added, op.removed ? pos! : this.nextPos++);
+    }
+    return true;
+  }
+
+  /** Entries under `key` (or, without a key, the keyless ones), unordered. */
+  protected candidates(key: string | undefined): readonly Entry<T>[] {
+    return key === undefined ? this.rest : this.byPair.get(key) ?? [];
+  }
+}
+
+function inOrder<T>(hits: Entry<T>[]): T[] {
+  if (hits.length > 1) hits.sort((a, b) => a.pos - b.pos);
+  return hits.map((e) => e.item);
+}
+
+interface Selecting {
   obj: KObject;
   match: LabelMatcher;
 }
 
-/** Selectors of one kind in one namespace, bucketed by an equality pair. */
-class SelectorBuckets {
-  private readonly byPair = new Map<string, Entry[]>();
-  private readonly rest: Entry[] = [];
-
-  add(obj: KObject, match: LabelMatcher, pairs: Record<string, string>): void {
-    const first = Object.keys(pairs).sort()[0];
-    if (first === undefined) {
-      this.rest.push({ obj, match });
-      return;
-    }
-    const key = pairKey(first, pairs[first]);
-    const list = this.byPair.get(key);
-    if (list) list.push({ obj, match });
-    else this.byPair.set(key, [{ obj, match }]);
+/** Selectors of one kind in one namespace (one byKind list), bucketed by one equality pair. */
+class SelectorBuckets extends Buckets<Selecting> {
+  constructor(
+    readonly kind: string,
+    list: readonly KObject[],
+  ) {
+    super();
+    this.build(list);
   }
 
-  /** Objects (in input order, per `order`) whose selector matches `labels`. */
-  matching(labels: Record<string, string>, order: ReadonlyMap<KObject, number>): KObject[] {
-    const hits: KObject[] = this.rest.filter((e) => e.match(labels)).map((e) => e.obj);
+  protected itemOf(obj: KObject): { item: Selecting; keys: string[] } | undefined {
+    const s = SELECTING[this.kind]?.(obj);
+    if (!s) return undefined;
+    const first = Object.keys(s.pairs).sort()[0];
+    return { item: { obj, match: s.match }, keys: first === undefined ? [] : [pairKey(first, s.pairs[first]!)] };
+  }
+
+  /** Objects (in list order) whose selector matches `labels` (a new array). */
+  matching(labels: Record<string, string>): KObject[] {
+    const hits = this.candidates(undefined).filter((e) => e.item.match(labels));
     for (const [k, v] of Object.entries(labels)) {
-      for (const e of this.byPair.get(pairKey(k, v)) ?? []) if (e.match(labels)) hits.push(e.obj);
+      for (const e of this.candidates(pairKey(k, v))) if (e.item.match(labels)) hits.push(e);
     }
-    return hits.length > 1 ? hits.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)) : hits;
+    return inOrder(hits).map((s) => s.obj);
   }
 }
 
-/** Pod templates of one namespace, bucketed by each label pair. */
-class TemplateBuckets {
+/** Pod templates of one byKind list, bucketed by each of their label pairs. */
+class TemplateBuckets extends Buckets<PodTemplateRef> {
+  constructor(
+    public all: readonly PodTemplateRef[],
+    list: readonly KObject[],
+  ) {
+    super();
+    this.build(list);
+  }
+
+  protected itemOf(obj: KObject): { item: PodTemplateRef; keys: string[] } | undefined {
+    const t = templateOf(obj);
+    // A template without labels is under no key: only selectors without equality pairs (which use `all`) can match it.
+    return t && { item: t, keys: Object.entries(t.labels).map(([k, v]) => pairKey(k, v)) };
+  }
+
+  /** Templates (in list order) the selector matches; `pairs` are equality requirements it has (any one prunes). */
+  matching(match: LabelMatcher, pairs: Record<string, string>): PodTemplateRef[] {
+    const first = Object.keys(pairs).sort()[0];
+    if (first === undefined) return this.all.filter((t) => match(t.labels));
+    return inOrder(this.candidates(pairKey(first, pairs[first]!)).filter((e) => match(e.item.labels)));
+  }
+}
+
+/** Pod templates of a namespace (an index that is not an overlay), bucketed by each label pair. */
+class NamespaceTemplates {
   private readonly byPair = new Map<string, PodTemplateRef[]>();
   constructor(readonly all: readonly PodTemplateRef[]) {
     for (const t of all) {
@@ -63,37 +164,71 @@ class TemplateBuckets {
   /** Templates the selector matches; `pairs` are equality requirements it has (any one prunes). */
   matching(match: LabelMatcher, pairs: Record<string, string>): PodTemplateRef[] {
     const first = Object.keys(pairs).sort()[0];
-    const candidates = first === undefined ? this.all : this.byPair.get(pairKey(first, pairs[first])) ?? [];
+    const candidates = first === undefined ? this.all : this.byPair.get(pairKey(first, pairs[first]!)) ?? [];
     return candidates.filter((t) => match(t.labels));
   }
 }
 
-interface Memo {
+/**
+ * Derived lookups are cached per byKind list (its identity and length): an index's lists are
+ * read-only snapshots, and admission's overlay indexes share their base's lists across writes
+ * until that namespace+kind changes (index-objects.ts IndexBase). When it changes, the new list's
+ * lookups are the old list's, patched with the recorded changes (index-objects.ts
+ * recordDerivation; the old list loses them), else rebuilt: never a stale answer.
+ */
+interface ListMemo {
+  size: number;
+  selectors?: SelectorBuckets;
+  templates?: TemplateBuckets;
+  hpas?: Map<string, KObject[]>;
+}
+const listMemos = new WeakMap<readonly KObject[], ListMemo>();
+
+function listMemo(list: readonly KObject[]): ListMemo {
+  let m = listMemos.get(list);
+  if (m && m.size === list.length) return m;
+  m = { size: list.length };
+  listMemos.set(list, m);
+  const d = derivationOf(list);
+  const prev = d && listMemos.get(d.prev);
+  if (!d || !prev || prev.size !== d.prev.length) return m;
+  // Take the older list's lookups over (it keeps none: if used again, it rebuilds its own).
+  const { selectors, templates } = prev;
+  prev.selectors = prev.templates = prev.hpas = undefined;
+  if (selectors?.patch(d.ops)) m.selectors = selectors;
+  if (templates?.patch(d.ops)) {
+    templates.all = templatesOf(list);
+    m.templates = templates;
+  }
+  // Later lists derive from this one (which now has lookups) rather than from its predecessor.
+  if (selectors || templates) forgetDerivation(list);
+  return m;
+}
+
+function selectorBuckets(kind: 'Service' | 'NetworkPolicy' | 'PodDisruptionBudget', list: readonly KObject[]): SelectorBuckets {
+  const m = listMemo(list);
+  if (m.selectors?.kind !== kind) m.selectors = new SelectorBuckets(kind, list);
+  return m.selectors;
+}
+
+function templateBuckets(list: readonly KObject[]): TemplateBuckets {
+  const m = listMemo(list);
+  return (m.templates ??= new TemplateBuckets(templatesOf(list), list));
+}
+
+/** Per-index memo for indexes that are not overlays: template buckets of a namespace. */
+interface IndexMemo {
   /** The `index.all()` the memo was built from (and its length): a changed view invalidates it. */
   all: readonly KObject[];
   size: number;
-  selectors: Map<string, SelectorBuckets>;
-  templates: Map<string, TemplateBuckets>;
-  hpas: Map<string, Map<string, KObject[]>>;
-  order: Map<KObject, number>;
+  templates: Map<string, NamespaceTemplates>;
 }
+const indexMemos = new WeakMap<ObjectIndex, IndexMemo>();
 
-/**
- * Memo per index. buildIndex's indexes are read-only snapshots (all() is always the same array),
- * so derived lookups never go stale; an index that is a live view (all() returning a new or
- * resized array) simply gets its memo rebuilt, never a stale answer.
- */
-const memos = new WeakMap<ObjectIndex, Memo>();
-
-function memoOf(index: ObjectIndex): Memo {
+function indexMemo(index: ObjectIndex): IndexMemo {
   const all = index.all();
-  let m = memos.get(index);
-  if (!m || m.all !== all || m.size !== all.length) {
-    const order = new Map<KObject, number>();
-    all.forEach((o, i) => order.set(o, i));
-    m = { all, size: all.length, selectors: new Map(), templates: new Map(), hpas: new Map(), order };
-    memos.set(index, m);
-  }
+  let m = indexMemos.get(index);
+  if (!m || m.all !== all || m.size !== all.length) indexMemos.set(index, (m = { all, size: all.length, templates: new Map() }));
   return m;
 }
 
@@ -117,20 +252,15 @@ function fromLabelSelector(v: unknown): { match: LabelMatcher; pairs: Record<str
   return match ? { match, pairs: stringMap(at(v, ['matchLabels'])) } : undefined;
 }
 
-/** The Services / NetworkPolicies / PDBs of `namespace` whose selector matches `labels`. */
+/** The Services / NetworkPolicies / PDBs of `namespace` whose selector matches `labels` (in index order). */
 export function selectorsMatching(ctx: CheckContext, kind: 'Service' | 'NetworkPolicy' | 'PodDisruptionBudget', namespace: string, labels: Record<string, string>): KObject[] {
-  const memo = memoOf(ctx.index);
-  const key = `${kind}\0${namespace}`;
-  let b = memo.selectors.get(key);
-  if (!b) {
-    b = new SelectorBuckets();
-    for (const o of ctx.index.byKind(kind, namespace)) {
-      const s = SELECTING[kind](o);
-      if (s) b.add(o, s.match, s.pairs);
-    }
-    memo.selectors.set(key, b);
-  }
-  return b.matching(labels, memo.order);
+  const ov = overlayOf(ctx.index);
+  if (!ov || namespace !== ov.base.namespace || kind !== ov.kind) return selectorBuckets(kind, ctx.index.byKind(kind, namespace)).matching(labels);
+  // The written object's own kind: the base's buckets, minus what it replaces, plus itself (last).
+  const hits = selectorBuckets(kind, ov.base.byKind(kind)).matching(labels);
+  const out = ov.replaced ? hits.filter((o) => o !== ov.replaced) : hits;
+  if (SELECTING[kind](ov.written)?.match(labels)) out.push(ov.written);
+  return out;
 }
 
 /** Services of the template's namespace whose selector selects it (ExternalName/selectorless never do). */
@@ -140,9 +270,26 @@ export function servicesSelecting(ctx: CheckContext, t: PodTemplateRef): KObject
 
 /** Pod templates of `namespace` a matcher selects (`pairs`: equality requirements it has, for pruning). */
 export function templatesMatching(ctx: CheckContext, namespace: string, match: LabelMatcher, pairs: Record<string, string>): PodTemplateRef[] {
-  const memo = memoOf(ctx.index);
+  const ov = overlayOf(ctx.index);
+  if (ov && namespace === ov.base.namespace) {
+    // Per kind, from the base's cached lists, in the overlay's template order (WORKLOAD_KINDS).
+    const out: PodTemplateRef[] = [];
+    for (const kind of WORKLOAD_KINDS) {
+      const list = ov.base.byKind(kind);
+      const hits = list.length ? templateBuckets(list).matching(match, pairs) : [];
+      if (kind !== ov.kind) {
+        out.push(...hits);
+        continue;
+      }
+      for (const t of hits) if (t.owner !== ov.replaced) out.push(t);
+      const own = ov.writtenTemplate();
+      if (own && match(own.labels)) out.push(own);
+    }
+    return out;
+  }
+  const memo = indexMemo(ctx.index);
   let b = memo.templates.get(namespace);
-  if (!b) memo.templates.set(namespace, (b = new TemplateBuckets(templatesIn(ctx, namespace))));
+  if (!b) memo.templates.set(namespace, (b = new NamespaceTemplates(templatesIn(ctx, namespace))));
   return b.matching(match, pairs);
 }
 
@@ -158,23 +305,38 @@ export function templatesSelectedByService(ctx: CheckContext, svc: KObject): Pod
   return s ? templatesMatching(ctx, namespaceOf(svc), s.match, s.pairs) : undefined;
 }
 
-/** HPAs of the workload's namespace whose scaleTargetRef names it (kind and name). */
+/** HPAs of the workload's namespace whose scaleTargetRef names it (kind and name), in index order. */
 export function hpasTargeting(obj: KObject, ctx: CheckContext): KObject[] {
-  const memo = memoOf(ctx.index);
   const ns = namespaceOf(obj);
-  let byTarget = memo.hpas.get(ns);
-  if (!byTarget) {
-    byTarget = new Map();
-    for (const h of ctx.index.byKind('HorizontalPodAutoscaler', ns)) {
-      const kind = str(at(h, ['spec', 'scaleTargetRef', 'kind']));
-      const name = str(at(h, ['spec', 'scaleTargetRef', 'name']));
-      if (!kind || !name) continue;
-      const key = `${kind}\0${name}`;
-      const list = byTarget.get(key);
-      if (list) list.push(h);
-      else byTarget.set(key, [h]);
+  const key = `${kindOf(obj)}\0${nameOf(obj)}`;
+  const ov = overlayOf(ctx.index);
+  if (!ov || ns !== ov.base.namespace || ov.kind !== HPA) return hpasByTarget(ctx.index.byKind(HPA, ns)).get(key) ?? [];
+  const hits = (hpasByTarget(ov.base.byKind(HPA)).get(key) ?? []).filter((h) => h !== ov.replaced);
+  if (hpaTarget(ov.written) === key) hits.push(ov.written);
+  return hits;
+}
+
+const HPA = 'HorizontalPodAutoscaler';
+
+/** `kind\0name` of an HPA's scaleTargetRef; undefined when either is missing. */
+function hpaTarget(h: KObject): string | undefined {
+  const kind = str(at(h, ['spec', 'scaleTargetRef', 'kind']));
+  const name = str(at(h, ['spec', 'scaleTargetRef', 'name']));
+  return kind && name ? `${kind}\0${name}` : undefined;
+}
+
+/** A list's HPAs by target (cached per list: never modify the arrays). */
+function hpasByTarget(list: readonly KObject[]): ReadonlyMap<string, KObject[]> {
+  const m = listMemo(list);
+  if (!m.hpas) {
+    m.hpas = new Map();
+    for (const h of list) {
+      const key = hpaTarget(h);
+      if (!key) continue;
+      const bucket = m.hpas.get(key);
+      if (bucket) bucket.push(h);
+      else m.hpas.set(key, [h]);
     }
-    memo.hpas.set(ns, byTarget);
   }
-  return byTarget.get(`${kindOf(obj)}\0${nameOf(obj)}`) ?? [];
+  return m.hpas;
 }
