@@ -26,9 +26,8 @@
 import type { KObject } from '../../api/types.js';
 import { ALL_CHECKS } from '../../lint/checks/index.js';
 import { buildIndex } from '../../lint/index-objects.js';
-import { hpasTargeting } from '../../lint/checks/cross/lookup.js';
 import { INTERNAL_ERROR_ID, lintObjects } from '../../lint/run.js';
-import { SEVERITY_RANK, type Check, type FieldPath, type Finding, type ObjectIndex } from '../../lint/types.js';
+import { SEVERITY_RANK, type Check, type FieldPath, type Finding } from '../../lint/types.js';
 import { errors, type StatusCause, type StatusError } from '../errors.js';
 import type { Registry } from '../registry/index.js';
 import type { WatchCache } from '../watchcache.js';
@@ -49,9 +48,6 @@ export function isLintAdmissionMode(v: unknown): v is LintAdmissionMode {
  *   workload always has it (defaulted to 1, or set by the HPA through scale).
  */
 const NOT_AT_ADMISSION = new Set(['deprecated-api-version', 'hpa-target-sets-replicas']);
-
-/** `replicas` says "or let an HPA manage it": at admission, where HPAs are known, that is checked. */
-const REPLICAS_ID = 'replicas';
 
 export const ADMISSION_CHECKS: readonly Check[] = ALL_CHECKS.filter((c) => c.admission && !NOT_AT_ADMISSION.has(c.id));
 
@@ -133,9 +129,7 @@ export class LintAdmission {
       const index = this.state ? this.state.indexWith(obj) : buildIndex([obj as Record<string, unknown>]);
       const all = lintObjects([{ obj: obj as Record<string, unknown> }], { checks: this.checks, mode: 'admission', index });
       const kept: Finding[] = [];
-      let scaled: boolean | undefined;
       for (const f of all) {
-        if (f.check === REPLICAS_ID && (scaled ??= targetedByHpa(obj, index))) continue;
         if (f.check === INTERNAL_ERROR_ID) {
           // run.ts words it "check <id> failed ...": once per check, whatever the object.
           this.logOnce(/^check (\S+)/.exec(f.message)?.[1] ?? f.message, `admission lint: ${f.message}`);
@@ -156,12 +150,6 @@ export class LintAdmission {
     this.logged.add(key);
     this.log(msg);
   }
-}
-
-/** Whether an HPA of the object's namespace scales it (then the HPA decides the replica count). */
-function targetedByHpa(obj: KObject, index: ObjectIndex): boolean {
-  // The lookup's per-list memo: not a scan of the namespace's HPAs per write.
-  return hpasTargeting(obj, { index, mode: 'admission' }).length > 0;
 }
 
 /** One warning text per finding: `<check-id>: <message>`. */

@@ -1,4 +1,8 @@
-import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { buildIndex } from '../../index-objects.js';
+import type { KObject } from '../../types.js';
 import { WORKLOAD_CHECKS } from './workloads.js';
 import { assertWellFormed, deployment, runCorpus, type Case } from './testutil.js';
 
@@ -119,4 +123,26 @@ const cases: Case[] = [
 describe('workload checks', () => {
   assertWellFormed(WORKLOAD_CHECKS);
   runCorpus(WORKLOAD_CHECKS, cases);
+});
+
+describe('workload checks with an HorizontalPodAutoscaler in the index', () => {
+  const hpa = (min?: number, kind = 'Deployment'): KObject => ({
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'web' },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind, name: 'web' }, ...(min === undefined ? {} : { minReplicas: min }), maxReplicas: 10 },
+  });
+  const run = (id: string, objs: KObject[]): string[] => {
+    const check = WORKLOAD_CHECKS.find((c) => c.id === id)!;
+    return check.run(objs[0]!, { index: buildIndex(objs), mode: 'cli' }).map((p) => p.message);
+  };
+  const unset = parse(deploy('  selector: { matchLabels: { app: web } }\n')) as KObject;
+  const cases: [string, string, KObject[], number][] = [
+    ['replicas: no HPA, replicas unset: warned', 'replicas', [unset], 1],
+    ['replicas: an HPA scales it (replicas unset): the HPA decides, no warning', 'replicas', [unset, hpa(3)], 0],
+    ['replicas: an HPA of another kind does not count', 'replicas', [unset, hpa(3, 'StatefulSet')], 1],
+    ['pod-anti-affinity: replicas unset but an HPA keeps 3: warned', 'pod-anti-affinity', [unset, hpa(3)], 1],
+    ['pod-anti-affinity: HPA minReplicas defaults to 1: nothing to spread', 'pod-anti-affinity', [unset, hpa()], 0],
+  ];
+  for (const [name, id, objs, n] of cases) it(name, () => assert.equal(run(id, objs).length, n));
 });

@@ -3,13 +3,14 @@
  * that selects the workload's own template, and spreading replicas across nodes.
  */
 import { isRecord, kindOf, podTemplateOf, rec, str, arr, stringMap, at } from '../../objects.js';
-import type { Check, FieldPath, Problem } from '../../types.js';
+import type { Check, CheckContext, FieldPath, KObject, Problem } from '../../types.js';
+import { hpasTargeting } from '../cross/lookup.js';
 import { intOrPercent, replicasOf, scaled, selectorMatches, POD_KINDS, type IntOrPercent } from './util.js';
 
 export const replicas: Check = {
   id: 'replicas',
   severity: 'warning',
-  description: 'Deployments and StatefulSets should run at least 2 replicas (an unset replicas means 1), so one pod failing or being evicted does not take the service down.',
+  description: 'Deployments and StatefulSets should run at least 2 replicas (an unset replicas means 1), so one pod failing or being evicted does not take the service down. Not checked when an HorizontalPodAutoscaler scales the workload (hpa-min-replicas checks its minReplicas).',
   kinds: ['Deployment', 'StatefulSet'],
   scope: 'object',
   admission: true,
@@ -19,7 +20,9 @@ export const replicas: Check = {
     polaris: ['deploymentMissingReplicas'],
     article: 'enough replicas (with an HPA)',
   },
-  run(obj) {
+  run(obj, ctx) {
+    // An HorizontalPodAutoscaler decides the count (hpa-min-replicas checks its minReplicas).
+    if (hpasTargeting(obj, ctx).length > 0) return [];
     const spec = rec(obj['spec']);
     const n = replicasOf(obj);
     // 0 is a deliberate scale-down, not a availability mistake.
@@ -31,6 +34,21 @@ export const replicas: Check = {
     }];
   },
 };
+
+/**
+ * The replicas a workload runs at the least: spec.replicas, or when HorizontalPodAutoscalers of
+ * the index scale it, the highest of their minReplicas (default 1) and spec.replicas.
+ */
+function scaledReplicasOf(obj: KObject, ctx: CheckContext): number | undefined {
+  const n = replicasOf(obj);
+  const hpas = hpasTargeting(obj, ctx);
+  if (!hpas.length) return n;
+  const min = Math.max(...hpas.map((h) => {
+    const m = at(h, ['spec', 'minReplicas']);
+    return typeof m === 'number' && Number.isInteger(m) ? m : 1;
+  }));
+  return Math.max(min, n ?? 0);
+}
 
 const STRATEGY_TYPES = ['RollingUpdate', 'Recreate'];
 
@@ -162,7 +180,7 @@ function spreads(term: unknown, labels: Record<string, string>): boolean {
 export const podAntiAffinity: Check = {
   id: 'pod-anti-affinity',
   severity: 'warning',
-  description: 'Deployments and StatefulSets with 2 or more replicas should spread them over nodes (podAntiAffinity or a topologySpreadConstraint on kubernetes.io/hostname or a zone) so one node failing does not take all replicas.',
+  description: 'Deployments and StatefulSets with 2 or more replicas (or an HorizontalPodAutoscaler keeping 2 or more) should spread them over nodes (podAntiAffinity or a topologySpreadConstraint on kubernetes.io/hostname or a zone) so one node failing does not take all replicas.',
   kinds: ['Deployment', 'StatefulSet'],
   scope: 'object',
   admission: true,
@@ -172,8 +190,8 @@ export const podAntiAffinity: Check = {
     polaris: ['topologySpreadConstraint'],
     article: 'enough replicas for high availability',
   },
-  run(obj) {
-    const n = replicasOf(obj);
+  run(obj, ctx) {
+    const n = scaledReplicasOf(obj, ctx);
     const t = podTemplateOf(obj);
     if (n === undefined || n < 2 || !t) return [];
     const affinity = rec(t.spec['affinity']);
