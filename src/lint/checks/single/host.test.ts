@@ -44,6 +44,24 @@ const cases: Case[] = [
     ],
   },
   {
+    check: 'sensitive-host-mounts',
+    name: 'the directories holding the runtime socket or kubelet credentials',
+    good: pod('  volumes:\n  - { name: logs, hostPath: { path: /var/log } }\n  - { name: lib, hostPath: { path: /var/lib/app/ } }\n'),
+    bad: pod('  volumes:\n  - { name: run, hostPath: { path: /var/run } }\n  - { name: kubelet, hostPath: { path: /var/lib/kubelet/ } }\n  - { name: dots, hostPath: { path: /srv/../etc } }\n'),
+    expect: [
+      { path: ['spec', 'volumes', 0, 'hostPath', 'path'], message: '/var/run' },
+      { path: ['spec', 'volumes', 1, 'hostPath', 'path'], message: '/var/lib/kubelet/' },
+      { path: ['spec', 'volumes', 2, 'hostPath', 'path'], message: '/srv/../etc' },
+    ],
+  },
+  {
+    check: 'unsafe-sysctls',
+    name: 'slash-separated names',
+    good: pod('  securityContext:\n    sysctls: [{ name: net/ipv4/ip_local_port_range, value: "1024 65000" }]\n'),
+    bad: pod('  securityContext:\n    sysctls: [{ name: net/core/somaxconn, value: "1024" }]\n'),
+    expect: [{ path: ['spec', 'securityContext', 'sysctls', 0, 'name'], message: 'net/core/somaxconn' }],
+  },
+  {
     check: 'unsafe-sysctls',
     good: pod('  securityContext:\n    sysctls: [{ name: net.ipv4.ip_local_port_range, value: "1024 65000" }, { name: kernel.shm_rmid_forced, value: "1" }]\n'),
     bad: pod('  securityContext:\n    sysctls: [{ name: net.ipv4.tcp_syncookies, value: "1" }, { name: net.core.somaxconn, value: "1024" }, { name: kernel.msgmax, value: "65536" }]\n'),

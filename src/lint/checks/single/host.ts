@@ -2,6 +2,7 @@
  * Pod-level isolation checks: sharing the host's namespaces, mounting sensitive host paths,
  * unsafe sysctls, and the deprecated serviceAccount field.
  */
+import { posix } from 'node:path';
 import { arr, podTemplateOf, rec, str } from '../../objects.js';
 import type { Check, KObject, Problem } from '../../types.js';
 import { POD_KINDS, containerLabel, perContainer } from './util.js';
@@ -32,11 +33,13 @@ export const hostIPC = hostNamespaceCheck('hostIPC', 'host-ipc', 'IPC', 'hostIPC
 
 /** Host directories whose mount gives control of the node (kube-linter's list plus the Docker socket). */
 const SENSITIVE_DIRS = ['/', '/boot', '/dev', '/etc', '/lib', '/proc', '/sys', '/usr', '/var/run/docker.sock', '/run/docker.sock'];
+/** Directories that hold the container runtime's socket or the kubelet's credentials: mounting them is mounting those. */
+const RUNTIME_DIRS = ['/var', '/run', '/var/run', '/var/run/docker', '/run/docker', '/var/run/containerd', '/run/containerd', '/var/run/crio', '/run/crio', '/var/lib/kubelet', '/var/lib/docker', '/var/lib/containerd'];
 
 export const sensitiveHostMounts: Check = {
   id: 'sensitive-host-mounts',
   severity: 'error',
-  description: 'Pods must not mount sensitive host directories (/, /etc, /proc, /sys, ...) or the container runtime socket as hostPath volumes.',
+  description: 'Pods must not mount sensitive host directories (/, /etc, /proc, /sys, ...), the container runtime socket or a directory holding it (/var/run, /run/containerd, ...) or the kubelet's state as hostPath volumes.',
   kinds: POD_KINDS,
   scope: 'object',
   admission: true,
@@ -49,9 +52,9 @@ export const sensitiveHostMounts: Check = {
       const vol = rec(v);
       const p = str(rec(vol?.['hostPath'])?.['path']);
       if (p === undefined) return;
-      const norm = p.length > 1 ? p.replace(/\/+$/, '') : p;
+      const norm = posix.normalize(p).replace(/(.)\/+$/, '$1');
       const sock = /(^|\/)(docker|containerd|crio)\.sock$/.test(norm);
-      if (!sock && !SENSITIVE_DIRS.includes(norm)) return;
+      if (!sock && !SENSITIVE_DIRS.includes(norm) && !RUNTIME_DIRS.includes(norm)) return;
       out.push({
         message: `volume ${str(vol?.['name']) ?? `#${i}`}: mounts the host path ${p}, which gives control of the node; remove this hostPath volume`,
         path: [...t.specPath, 'volumes', i, 'hostPath', 'path'],
@@ -69,6 +72,18 @@ const SAFE_SYSCTLS = new Set([
 ]);
 const UNSAFE_PREFIXES = ['kernel.msg', 'kernel.sem', 'kernel.shm', 'fs.mqueue.', 'net.'];
 
+/**
+ * A sysctl name in the dotted form: Kubernetes also accepts `/` as the separator, and then a `.`
+ * inside a component (e.g. an interface eno2.100) is written as `.` too: the two are swapped, as
+ * the kubelet does.
+ */
+function dotted(name: string): string {
+  const slash = name.indexOf('/');
+  const dot = name.indexOf('.');
+  if (slash < 0 || (dot >= 0 && dot < slash)) return name;
+  return name.replace(/[./]/g, (c) => (c === '/' ? '.' : '/'));
+}
+
 export const unsafeSysctls: Check = {
   id: 'unsafe-sysctls',
   severity: 'warning',
@@ -82,10 +97,11 @@ export const unsafeSysctls: Check = {
     if (!t) return [];
     const out: Problem[] = [];
     arr(rec(t.spec['securityContext'])?.['sysctls']).forEach((s, i) => {
-      const name = str(rec(s)?.['name']);
+      const written = str(rec(s)?.['name']);
+      const name = written && dotted(written);
       if (!name || SAFE_SYSCTLS.has(name) || !UNSAFE_PREFIXES.some((p) => name.startsWith(p))) return;
       out.push({
-        message: `sysctl ${name} is unsafe (it needs the kubelet's --allowed-unsafe-sysctls and may affect other pods); remove it or use a node-level setting`,
+        message: `sysctl ${written} is unsafe (it needs the kubelet's --allowed-unsafe-sysctls and may affect other pods); remove it or use a node-level setting`,
         path: [...t.specPath, 'securityContext', 'sysctls', i, 'name'],
       });
     });
