@@ -39,7 +39,7 @@ const RUNTIME_DIRS = ['/var', '/run', '/var/run', '/var/run/docker', '/run/docke
 export const sensitiveHostMounts: Check = {
   id: 'sensitive-host-mounts',
   severity: 'error',
-  description: 'Pods must not mount sensitive host directories (/, /etc, /proc, /sys, ...), the container runtime socket or a directory holding it (/var/run, /run/containerd, ...) or the kubelet's state as hostPath volumes.',
+  description: 'Pods must not mount sensitive host directories (/, /etc, /proc, /sys, ...), the container runtime socket or a directory holding it (/var/run, /run/containerd, ...) or the kubelet\'s state as hostPath volumes.',
   kinds: POD_KINDS,
   scope: 'object',
   admission: true,
