@@ -125,7 +125,12 @@ export function fastOffsetOf(doc: FastDoc, path: readonly (string | number)[]): 
     } else {
       const key = String(seg);
       if (!Object.hasOwn(node, key)) break;
-      idx = Object.keys(node).indexOf(key);
+      // The key's index in Object.keys order (for-in gives the same order, without an array).
+      idx = 0;
+      for (const k in node) {
+        if (k === key) break;
+        idx++;
+      }
       node = (node as Record<string, unknown>)[key];
     }
     if (idx >= buf[block]!) break;

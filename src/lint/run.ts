@@ -16,7 +16,7 @@
 import { buildIndex } from './index-objects.js';
 import { ALL_CHECKS, OPTIONAL_CHECKS } from './checks/index.js';
 import { at, isRecord, kindOf, podSpecPathOf, refOf } from './objects.js';
-import type { Check, CheckContext, Finding, KObject, LintObject, ObjectIndex, Severity } from './types.js';
+import type { Check, CheckContext, FieldPath, Finding, KObject, LintObject, ObjectIndex, ObjectRef, Problem, Severity, Source } from './types.js';
 
 export const IGNORE_ANNOTATION = 'kubelite.io/lint-ignore';
 export const CONTAINER_IGNORE_PREFIX = 'kubelite.io/lint-ignore.container.';
@@ -79,31 +79,33 @@ export function lintObjects(objects: readonly LintObject[], opts: LintOptions = 
     }
   }
   const ctx: CheckContext = { index: opts.index ?? buildIndex(objects.map((o) => o.obj)), mode };
-  const keyed: { f: Finding; obj: number; line: number; column: number; path: string; check: number }[] = [];
+  const keyed: Keyed[] = [];
   objects.forEach((lo, objIndex) => {
     const checks = byKind.get(kindOf(lo.obj));
     if (!checks) return;
     const ignores = ignoresOf(lo.obj);
+    const anyIgnores = ignores !== NO_IGNORES;
     const object = refOf(lo.obj);
+    const source = lo.source;
     for (const check of checks) {
-      if (ignores.object.has(check.id) || ignores.object.has('*')) continue;
+      if (anyIgnores && (ignores.object.has(check.id) || ignores.object.has('*'))) continue;
       let problems;
       try {
         problems = check.run(lo.obj, ctx);
       } catch (err) {
         const message = `check ${check.id} failed on this object (a kubelite bug, please report it): ${err instanceof Error ? err.message : String(err)}`;
-        const f: Finding = { message, path: [], check: INTERNAL_ERROR_ID, severity: 'error', object, ...(lo.source ? { source: lo.source } : {}) };
-        keyed.push(key(f, objIndex, order.get(check.id)!));
+        keyed.push(keyOf(finding({ message, path: [] }, INTERNAL_ERROR_ID, 'error', object, source), objIndex, order.get(check.id)!));
         continue;
       }
+      if (problems.length === 0) continue;
+      const checkOrder = order.get(check.id)!;
+      const override = opts.severity?.[check.id];
       for (const p of problems) {
-        if (p.container !== undefined) {
+        if (anyIgnores && p.container !== undefined) {
           const c = ignores.containers.get(p.container);
           if (c && (c.has(check.id) || c.has('*'))) continue;
         }
-        const severity = opts.severity?.[check.id] ?? p.severity ?? check.severity;
-        const f: Finding = { ...p, check: check.id, severity, object, ...(lo.source ? { source: lo.source } : {}) };
-        keyed.push(key(f, objIndex, order.get(check.id)!));
+        keyed.push(keyOf(finding(p, check.id, override ?? p.severity ?? check.severity, object, source), objIndex, checkOrder));
       }
     }
   });
@@ -111,16 +113,36 @@ export function lintObjects(objects: readonly LintObject[], opts: LintOptions = 
   return keyed.map((k) => k.f);
 }
 
-function key(f: Finding, obj: number, check: number): { f: Finding; obj: number; line: number; column: number; path: string; check: number } {
-  const pos = f.source ? safeLocate(f) : { line: 0, column: 0 };
-  return { f, obj, line: pos.line, column: pos.column, path: f.path.join('\0'), check };
+/** A Finding built field by field (one object shape for all, unlike a spread of the Problem). */
+function finding(p: Problem, check: string, severity: Severity, object: ObjectRef, source: Source | undefined): Finding {
+  const f: Finding = { message: p.message, path: p.path, check, severity, object };
+  if (p.container !== undefined) f.container = p.container;
+  if (source) {
+    f.source = source;
+    const pos = safeLocate(source, p.path);
+    if (pos) f.position = pos;
+  }
+  return f;
 }
 
-function safeLocate(f: Finding): { line: number; column: number } {
+interface Keyed {
+  f: Finding;
+  obj: number;
+  line: number;
+  column: number;
+  path: string;
+  check: number;
+}
+
+function keyOf(f: Finding, obj: number, check: number): Keyed {
+  return { f, obj, line: f.position?.line ?? 0, column: f.position?.column ?? 0, path: f.path.join('\0'), check };
+}
+
+function safeLocate(source: Source, path: FieldPath): { line: number; column: number } | undefined {
   try {
-    return f.source!.locate(f.path);
+    return source.locate(path);
   } catch {
-    return { line: 0, column: 0 };
+    return undefined;
   }
 }
 

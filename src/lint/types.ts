@@ -61,6 +61,8 @@ export interface Finding extends Problem {
   severity: Severity;
   object: ObjectRef;
   source?: Source;
+  /** `source.locate(path)`, computed once by lintObjects (formats read it). */
+  position?: { line: number; column: number };
 }
 
 /** Read-only view of every object in the run, for cross-object checks (see index.ts). */

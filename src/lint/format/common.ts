@@ -22,6 +22,7 @@ export const NO_FILE = '<input>';
 
 /** 1-based line and column of a finding's field, or undefined without a source. */
 export function positionOf(f: Finding): { line: number; column: number } | undefined {
+  if (f.position) return f.position;
   if (!f.source) return undefined;
   try {
     return f.source.locate(f.path);
