@@ -31,6 +31,7 @@ import { ensureBuilt, ROOT } from './lib/server.js';
 import { int, mib, table } from './lib/stats.js';
 import { isMain, type Bench, type BenchResult } from './lib/result.js';
 import { generateCorpus, toYamlFile } from './lib/lintcorpus.js';
+import { ALL_CHECKS } from '../src/lint/checks/index.js';
 
 const TITLE = '`kubelite lint` throughput (50,000 generated objects, single process)';
 const env = process.env;
@@ -197,8 +198,8 @@ export const run: Bench = async ({ log }) => {
       ['load', 'load: read + parse YAML + guards'],
       ['load.json', `load the same objects as JSON Lists (${mib(jsonBytes)} MiB)`],
       ['index', 'buildIndex'],
-      ['single', `single-object checks (${'41'})`],
-      ['cross', 'cross-object checks (16)'],
+      ['single', `single-object checks (${ALL_CHECKS.filter((c) => c.scope === 'object').length})`],
+      ['cross', `cross-object checks (${ALL_CHECKS.filter((c) => c.scope === 'cross').length})`],
       ['lint', 'lintObjects, all checks (loaded objects, with sources)'],
       ['lintMemory', 'lintObjects, all checks (in-memory objects, no sources)'],
       ['format.human', 'format human'],
