@@ -6,7 +6,9 @@
  * controller feeding the data plane routing tables, with its own informers (like DNS: this is a
  * node-side component, not a controller-manager one).
  */
-import { randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from '../apiserver/registry/index.js';
@@ -94,7 +96,7 @@ export interface IngressOptions {
   compute?: ComputeRoutingTable;
   /** Debounce between a change and the recompute (default 100 ms). */
   debounceMs?: number;
-  /** Working directory for data planes that need files (nginx). */
+  /** Working directory: the default certificate is kept here, and data planes that need files (nginx) use it. */
   workDir?: string;
   /** Port of /metrics and /healthz on `host` (ingress-nginx's 10254; default 10254, falling back to a free port; -1: none). */
   metricsPort?: number;
@@ -145,7 +147,7 @@ export async function startIngress(deps: { registry: Registry; cache: WatchCache
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const defaultCert = opts.defaultCert ?? (await generateDefaultCertificate());
+    const defaultCert = opts.defaultCert ?? (await defaultCertificate(opts.workDir));
     const { plane, httpPort, httpsPort } = await listenDataPlane({ ...opts, defaultCert }, metrics);
     stops.push(() => plane.close());
     await ensureIngressClass(deps.registry);
@@ -181,10 +183,47 @@ export async function startIngress(deps: { registry: Registry; cache: WatchCache
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
+export const DEFAULT_CERT_FILE = 'default-tls.crt';
+export const DEFAULT_KEY_FILE = 'default-tls.key';
+/** A kept default certificate is made anew when it has less than this left. */
+const RENEW_BEFORE_MS = 30 * 86400_000;
+
+/**
+ * The default certificate, kept in `dir` (DATA_DIR/ingress) across restarts: making one needs
+ * @peculiar/x509, whose loading (~200–400 ms) was most of ingress's start-up on an existing data
+ * dir. A kept pair is used while it parses, matches and has 30 days left; otherwise a new one is
+ * made and written (key 0600, written atomically). Without `dir`: made in memory.
+ */
+export async function defaultCertificate(dir?: string, now: () => number = Date.now): Promise<{ certPem: string; keyPem: string }> {
+  if (dir) {
+    try {
+      const certPem = readFileSync(join(dir, DEFAULT_CERT_FILE), 'utf8');
+      const keyPem = readFileSync(join(dir, DEFAULT_KEY_FILE), 'utf8');
+      const cert = new X509Certificate(certPem);
+      if (cert.checkPrivateKey(createPrivateKey(keyPem)) && Date.parse(cert.validTo) - now() > RENEW_BEFORE_MS) return { certPem, keyPem };
+    } catch {
+      // missing or unreadable: make a new one
+    }
+  }
+  const made = await generateDefaultCertificate();
+  if (dir) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      for (const [file, pem] of [[DEFAULT_KEY_FILE, made.keyPem], [DEFAULT_CERT_FILE, made.certPem]] as const) {
+        writeFileSync(join(dir, `${file}.tmp`), pem, { mode: 0o600 });
+        renameSync(join(dir, `${file}.tmp`), join(dir, file));
+      }
+    } catch {
+      // a read-only data dir: the certificate is made again next start
+    }
+  }
+  return made;
+}
+
 /**
  * A self-signed certificate for names no TLS Ingress covers, as ingress-nginx serves its
  * "Kubernetes Ingress Controller Fake Certificate": clients see an untrusted certificate rather
- * than a failed handshake. ECDSA P-256, valid one year, made in memory on every start.
+ * than a failed handshake. ECDSA P-256, valid one year (kept across restarts by defaultCertificate).
  */
 export async function generateDefaultCertificate(): Promise<{ certPem: string; keyPem: string }> {
   const x509 = await loadX509();
