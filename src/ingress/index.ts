@@ -6,7 +6,7 @@
  * controller feeding the data plane routing tables, with its own informers (like DNS: this is a
  * node-side component, not a controller-manager one).
  */
-import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from '../apiserver/registry/index.js';
 import type { WatchCache } from '../apiserver/watchcache.js';
 import { newControllerContext } from '../controllers/context.js';
-import { loadX509 } from '../apiserver/auth/certs.js';
+import { createCertificate } from '../apiserver/auth/x509-lite.js';
 import { Registry as MetricsRegistry, listenMetricsServer } from '../util/prometheus.js';
 import { IngressController, type ComputeRoutingTable, type IngressDataPlane } from './controller.js';
 import { ensureIngressClass } from './ingressclass.js';
@@ -181,8 +181,6 @@ export async function startIngress(deps: { registry: Registry; cache: WatchCache
   }
 }
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
 export const DEFAULT_CERT_FILE = 'default-tls.crt';
 export const DEFAULT_KEY_FILE = 'default-tls.key';
 /** A kept default certificate is made anew when it has less than this left. */
@@ -226,26 +224,20 @@ export async function defaultCertificate(dir?: string, now: () => number = Date.
  * than a failed handshake. ECDSA P-256, valid one year (kept across restarts by defaultCertificate).
  */
 export async function generateDefaultCertificate(): Promise<{ certPem: string; keyPem: string }> {
-  const x509 = await loadX509();
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const serial = randomBytes(16);
-  serial[0] &= 0x7f;
+  serial[0]! &= 0x7f;
   const notBefore = new Date(Date.now() - 60_000);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString('hex'),
-    name: 'O=Acme Co, CN=Kubernetes Ingress Controller Fake Certificate',
+  const certPem = createCertificate({
+    subject: { o: 'Acme Co', cn: 'Kubernetes Ingress Controller Fake Certificate' },
+    serial,
     notBefore,
     notAfter: new Date(notBefore.getTime() + 365 * 86400_000),
-    signingAlgorithm: EC,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'ingress.local' }]),
-    ],
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    serverAuth: true,
+    altNames: ['ingress.local'],
   });
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as webcrypto.CryptoKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
-  return { certPem: `${cert.toString('pem')}\n`, keyPem };
+  return { certPem, keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }

@@ -4,14 +4,14 @@
  * milliseconds (RSA-2048 would cost most of our sub-second start budget). Files are written
  * 0600; the token is never logged.
  */
-import { webcrypto, randomBytes, createHash } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
+import { createCertificate, keyIdentifier, subjectNameOf } from './x509-lite.js';
 type X509 = typeof import('@peculiar/x509');
 let x509Mod: X509 | undefined;
 
-/** @peculiar/x509 costs ~200 ms to load; only a first start (or new hosts) and certificate issuers need it. */
+/** @peculiar/x509 costs ~200 ms to load: only certificate issuers (ingress's cluster-issuer) need it; the cluster PKI is made by x509-lite.ts. */
 export async function loadX509(): Promise<X509> {
   if (!x509Mod) {
     x509Mod = await import('@peculiar/x509');
@@ -20,8 +20,6 @@ export async function loadX509(): Promise<X509> {
   return x509Mod;
 }
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
 export interface ClusterPki {
   caCertPem: string;
   serverCertPem: string;
@@ -29,69 +27,55 @@ export interface ClusterPki {
   adminToken: string;
 }
 
-async function exportKeyPem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+/** A fresh P-256 key pair (node:crypto: no library to load). */
+function newKeyPair(): { publicKey: KeyObject; privateKey: KeyObject } {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-async function importKeyPem(pem: string): Promise<CryptoKey> {
-  const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  return (await webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), ALG, true, ['sign'])) as unknown as CryptoKey;
+function keyPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-function serial(): string {
+function serial(): Buffer {
   const b = randomBytes(16);
-  b[0] &= 0x7f;
-  return b.toString('hex');
+  b[0]! &= 0x7f;
+  return b;
 }
 
-async function makeCa(): Promise<{ cert: import('@peculiar/x509').X509Certificate; keys: CryptoKeyPair }> {
-  const x509 = await loadX509();
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+function makeCa(): { certPem: string; key: KeyObject } {
+  const keys = newKeyPair();
   const now = new Date(Date.now() - 60_000);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=kubelite-ca',
+  const certPem = createCertificate({
+    subject: { cn: 'kubelite-ca' },
+    serial: serial(),
     notBefore: now,
     notAfter: new Date(now.getTime() + 10 * 365 * 86400_000),
-    signingAlgorithm: ALG,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    ca: true,
+    keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
   });
-  return { cert, keys };
+  return { certPem, key: keys.privateKey };
 }
 
-async function makeServing(
-  ca: { certPem: string; key: CryptoKey },
-  hosts: string[],
-): Promise<{ certPem: string; keyPem: string }> {
-  const x509 = await loadX509();
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+function makeServing(ca: { certPem: string; key: KeyObject }, hosts: string[]): { certPem: string; keyPem: string } {
+  const caCert = new X509Certificate(ca.certPem);
+  const keys = newKeyPair();
   const now = new Date(Date.now() - 60_000);
-  const names = hosts.map((h) => (isIP(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: 'CN=kube-apiserver',
-    issuer: caCert.subject,
+  const certPem = createCertificate({
+    subject: { cn: 'kube-apiserver' },
+    issuer: subjectNameOf(ca.certPem),
+    serial: serial(),
     notBefore: now,
     notAfter: new Date(now.getTime() + 365 * 86400_000),
-    signingAlgorithm: ALG,
     publicKey: keys.publicKey,
     signingKey: ca.key,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    serverAuth: true,
+    altNames: hosts,
+    authorityKeyId: keyIdentifier(caCert.publicKey),
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem, keyPem: keyPem(keys.privateKey) };
 }
 
 function writeSecret(path: string, data: string): void {
@@ -108,15 +92,15 @@ export async function ensurePki(dir: string, opts: { hosts: string[] }): Promise
   const caCertPath = join(pki, 'ca.crt');
   const caKeyPath = join(pki, 'ca.key');
   let caCertPem: string;
-  let caKey: CryptoKey;
+  let caKey: KeyObject;
   if (existsSync(caCertPath) && existsSync(caKeyPath)) {
     caCertPem = readFileSync(caCertPath, 'utf8');
-    caKey = await importKeyPem(readFileSync(caKeyPath, 'utf8'));
+    caKey = createPrivateKey(readFileSync(caKeyPath, 'utf8'));
   } else {
-    const ca = await makeCa();
-    caCertPem = ca.cert.toString('pem') + '\n';
-    caKey = ca.keys.privateKey;
-    writeSecret(caKeyPath, await exportKeyPem(caKey));
+    const ca = makeCa();
+    caCertPem = ca.certPem;
+    caKey = ca.key;
+    writeSecret(caKeyPath, keyPem(caKey));
     writeFileSync(caCertPath, caCertPem);
   }
   const hosts = Array.from(new Set(['localhost', '127.0.0.1', '::1', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', ...opts.hosts]));
@@ -130,7 +114,7 @@ export async function ensurePki(dir: string, opts: { hosts: string[] }): Promise
     serverCertPem = readFileSync(srvCert, 'utf8');
     serverKeyPem = readFileSync(srvKey, 'utf8');
   } else {
-    const s = await makeServing({ certPem: caCertPem, key: caKey }, hosts);
+    const s = makeServing({ certPem: caCertPem, key: caKey }, hosts);
     serverCertPem = s.certPem;
     serverKeyPem = s.keyPem;
     writeFileSync(srvCert, serverCertPem);
